@@ -1,0 +1,223 @@
+"""Variables and the stateless scope.
+
+A :class:`Variable` is a named, shaped slot whose value is a ``jax.Array``.
+Outside any scope, reading ``v.value`` gives the stored array and ``v.assign``
+replaces it. Inside a :class:`StatelessScope` (entered by ``stateless_call``
+while JAX traces), reads return the value the scope maps the variable to and
+assignments are recorded in the scope instead of mutating the variable, so the
+traced function stays pure and the caller writes new values back afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina import dtypes
+
+_local = threading.local()
+
+
+def _scope_stack() -> list:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+def current_scope() -> StatelessScope | None:
+    stack = _scope_stack()
+    return stack[-1] if stack else None
+
+
+class StatelessScope:
+    """Maps variables to (possibly traced) values and collects what a call produces.
+
+    Args:
+        state_mapping: ``(variable, value)`` pairs read in place of stored values.
+        key: a ``jax.random`` key that random layers derive their keys from.
+        collect_losses: whether ``add_loss`` calls are collected (for training).
+    """
+
+    def __init__(self, state_mapping=(), key=None, collect_losses: bool = False):
+        self._values: dict[int, object] = {}
+        self._variables: dict[int, Variable] = {}
+        for var, value in state_mapping:
+            self._values[id(var)] = value
+            self._variables[id(var)] = var
+        self.assigned: dict[int, object] = {}
+        self.key = key
+        self.collect_losses = collect_losses
+        self.losses: list = []
+        self._key_counts: dict[int, int] = {}
+
+    def get(self, var: Variable):
+        vid = id(var)
+        if vid in self.assigned:
+            return self.assigned[vid]
+        return self._values.get(vid)
+
+    def assign(self, var: Variable, value) -> None:
+        self.assigned[id(var)] = value
+        self._variables[id(var)] = var
+
+    def new_value(self, var: Variable):
+        """The value ``var`` holds at the end of the scope."""
+        value = self.get(var)
+        return var._value if value is None else value
+
+    def next_key(self, owner_id: int):
+        """A key for the ``n``-th random draw of the owner within this scope."""
+        count = self._key_counts.get(owner_id, 0)
+        self._key_counts[owner_id] = count + 1
+        key = jax.random.fold_in(self.key, owner_id & 0x7FFFFFFF)
+        return jax.random.fold_in(key, count)
+
+    def __enter__(self):
+        parent = current_scope()
+        if parent is not None:
+            # Nested scopes see the parent's values for variables they do not map.
+            for vid, value in parent._values.items():
+                self._values.setdefault(vid, value)
+            for vid, value in parent.assigned.items():
+                self._values.setdefault(vid, value)
+            if self.key is None:
+                self.key = parent.key
+        _scope_stack().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _scope_stack().pop()
+        parent = current_scope()
+        if parent is not None:
+            parent.assigned.update(self.assigned)
+            parent.losses.extend(self.losses)
+
+
+class Variable:
+    """A named, shaped slot holding a ``jax.Array``.
+
+    Args:
+        initializer: an initial value (array-like) or a callable
+            ``initializer(shape, dtype)``.
+        shape: the shape, required when ``initializer`` is callable.
+        dtype: the dtype; defaults to the initial value's floating dtype or float32.
+        trainable: whether gradients are taken for this variable.
+        name: the variable's name (e.g. ``"kernel"``).
+    """
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable: bool = True,
+                 name: str | None = None, autocast: bool = True, aggregation="none",
+                 synchronization="auto", path: str | None = None):
+        self.name = name or "variable"
+        self.path = path or self.name
+        self.trainable = bool(trainable)
+        self.autocast = autocast
+        self.aggregation = aggregation
+        self.synchronization = synchronization
+        if callable(initializer):
+            if shape is None:
+                raise ValueError(f"Variable '{self.name}': a shape is required when the "
+                                 "initializer is callable.")
+            shape = tuple(int(d) for d in shape)
+            dtype = dtypes.standardize(dtype or dtypes.floatx())
+            value = initializer(shape, dtype=dtype)
+        else:
+            value = initializer
+            if dtype is None:
+                arr = np.asarray(value) if not isinstance(value, jax.Array) else value
+                dtype = arr.dtype if not np.issubdtype(arr.dtype, np.floating) else (
+                    dtypes.floatx() if arr.dtype == np.float64 else arr.dtype)
+            dtype = dtypes.standardize(dtype)
+        with jax.ensure_compile_time_eval():
+            self._value = jnp.asarray(value, dtype=dtype)
+        if shape is not None and tuple(self._value.shape) != tuple(shape):
+            raise ValueError(f"Variable '{self.name}': initial value has shape "
+                             f"{tuple(self._value.shape)}, expected {tuple(shape)}.")
+
+    # -- value access -------------------------------------------------------
+    @property
+    def value(self):
+        scope = current_scope()
+        if scope is not None:
+            value = scope.get(self)
+            if value is not None:
+                return value
+        return self._value
+
+    def assign(self, value):
+        scope = current_scope()
+        if scope is not None:
+            scope.assign(self, jnp.asarray(value, dtype=self.dtype))
+            return value
+        value = jnp.asarray(value, dtype=self.dtype)
+        if tuple(value.shape) != self.shape:
+            raise ValueError(f"Cannot assign a value of shape {tuple(value.shape)} to variable "
+                             f"'{self.path}' of shape {self.shape}.")
+        self._value = value
+        return value
+
+    def assign_add(self, delta):
+        return self.assign(self.value + delta)
+
+    def assign_sub(self, delta):
+        return self.assign(self.value - delta)
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.value)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._value.shape)
+
+    @property
+    def dtype(self) -> str:
+        return dtypes.standardize(self._value.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = np.asarray(self.value)
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def __repr__(self):
+        return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
+                f"value={np.asarray(self._value)}>")
+
+    # Arithmetic reads the current value, so ``x @ layer.kernel`` works in calls.
+    def __neg__(self):
+        return -self.value
+
+    def __getitem__(self, idx):
+        return self.value[idx]
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __bool__(self):
+        raise TypeError("A Variable cannot be used as a Python bool.")
+
+
+def _binop(name):
+    def op(self, other):
+        other = other.value if isinstance(other, Variable) else other
+        return getattr(self.value, name)(other)
+
+    op.__name__ = name
+    return op
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__matmul__", "__rmatmul__", "__pow__",
+              "__rpow__", "__floordiv__", "__mod__", "__lt__", "__le__", "__gt__", "__ge__"):
+    setattr(Variable, _name, _binop(_name))
+
+
+def to_value(x):
+    """The array behind ``x`` when it is a Variable, else ``x`` unchanged."""
+    return x.value if isinstance(x, Variable) else x
