@@ -42,7 +42,8 @@ class StatelessScope:
         collect_losses: whether ``add_loss`` calls are collected (for training).
     """
 
-    def __init__(self, state_mapping=(), key=None, collect_losses: bool = False):
+    def __init__(self, state_mapping=(), key=None, collect_losses: bool = False,
+                 isolated: bool = False):
         self._values: dict[int, object] = {}
         self._variables: dict[int, Variable] = {}
         for var, value in state_mapping:
@@ -53,6 +54,8 @@ class StatelessScope:
         self.collect_losses = collect_losses
         self.losses: list = []
         self._key_counts: dict[int, int] = {}
+        # An isolated scope (abstract evaluation) keeps what it records to itself.
+        self.isolated = isolated
 
     def get(self, var: Variable):
         vid = id(var)
@@ -92,7 +95,7 @@ class StatelessScope:
     def __exit__(self, *exc):
         _scope_stack().pop()
         parent = current_scope()
-        if parent is not None:
+        if parent is not None and not self.isolated:
             parent.assigned.update(self.assigned)
             parent.losses.extend(self.losses)
 

@@ -1,0 +1,266 @@
+"""Functional models: a graph of layer calls between Input tensors and output tensors."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from lamina import dtypes
+from lamina.graph import KerasTensor, flatten, map_structure
+from lamina.layers.input_layer import InputLayer
+from lamina.layers.layer import Layer, _signature
+from lamina.models.model import Model
+from lamina.utils.naming import uniquify
+
+
+def _check_tensors(structure, what: str) -> None:
+    for x in flatten(structure):
+        if not isinstance(x, KerasTensor):
+            raise TypeError(f"All {what} of a functional Model must be KerasTensors (from "
+                            f"Input() or layer calls), received {type(x).__name__}: {x!r}.")
+
+
+def _sort_graph(inputs: list, outputs: list) -> list:
+    """The nodes between ``inputs`` and ``outputs``, each after the nodes it reads from.
+
+    Raises ValueError when an output depends on an Input that is not among ``inputs``.
+    """
+    input_ids = {id(t) for t in inputs}
+    order, done, in_progress = [], set(), set()
+
+    def visit_tensor(t):
+        layer, node_index, _ = t._keras_history
+        node = layer._inbound_nodes[node_index]
+        if id(t) in input_ids:
+            if id(node) not in done:
+                done.add(id(node))
+                order.append(node)
+            return
+        if node.is_input:
+            raise ValueError(
+                f"Graph disconnected: cannot find parent for {t!r}: it comes from Input "
+                f"'{layer.name}', which is not among the model's inputs "
+                f"{[x.name for x in inputs]}.")
+        visit_node(node)
+
+    def visit_node(node):
+        if id(node) in done:
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"The graph has a cycle at layer '{node.operation.name}'.")
+        in_progress.add(id(node))
+        for t in node.input_tensors:
+            visit_tensor(t)
+        in_progress.discard(id(node))
+        done.add(id(node))
+        order.append(node)
+
+    for t in outputs:
+        visit_tensor(t)
+    for t in inputs:  # inputs that no output uses still belong to the model
+        visit_tensor(t)
+    return order
+
+
+def _overrides_compute_mask(layer) -> bool:
+    return type(layer).compute_mask is not Layer.compute_mask
+
+
+class Functional(Model):
+    """A model defined by the graph between ``inputs`` and ``outputs``.
+
+    Args:
+        inputs: a KerasTensor from ``Input()``, or a list or dict of them.
+        outputs: a KerasTensor, or a list or dict of them.
+        name: the model's name.
+    """
+
+    _keras_module = "keras.src.models.functional"
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        Layer.__init__(self, name=name or uniquify("functional"), trainable=trainable,
+                       **kwargs)
+        self.stop_training = False
+        self.compiled = False
+        self.optimizer = None
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        _check_tensors(inputs, "inputs")
+        _check_tensors(outputs, "outputs")
+        flat_inputs = flatten(inputs)
+        for t in flat_inputs:
+            if not isinstance(t._keras_history[0], InputLayer):
+                raise ValueError(
+                    f"Model inputs must come from `Input()`; {t!r} is the output of layer "
+                    f"'{t._keras_history[0].name}'.")
+        if len({id(t) for t in flat_inputs}) != len(flat_inputs):
+            raise ValueError("The same Input was passed twice in the model's inputs.")
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = flat_inputs
+        self.outputs = flatten(outputs)
+        self._nodes = _sort_graph(self.inputs, self.outputs)
+        layers = []
+        for node in self._nodes:
+            if not any(node.operation is x for x in layers):
+                layers.append(node.operation)
+        names = [layer.name for layer in layers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"The name {duplicates[0]!r} is used {names.count(duplicates[0])} "
+                             "times in the model. All layer names should be unique.")
+        self._layers = layers
+        self._node_set = {id(n) for n in self._nodes}
+        self.built = True
+
+    # -- structure ------------------------------------------------------------
+    @property
+    def input_names(self) -> list[str]:
+        return [t._keras_history[0].name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        if isinstance(self._outputs_struct, dict):
+            return list(self._outputs_struct.keys())
+        return [t._keras_history[0].name for t in self.outputs]
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_shape(self):
+        return map_structure(lambda t: t.shape, self._inputs_struct)
+
+    @property
+    def output_shape(self):
+        return map_structure(lambda t: t.shape, self._outputs_struct)
+
+    @property
+    def input_spec(self):
+        return None
+
+    @input_spec.setter
+    def input_spec(self, value):
+        pass
+
+    # -- running --------------------------------------------------------------
+    def _flatten_call_inputs(self, inputs) -> list:
+        n = len(self.inputs)
+        if isinstance(inputs, dict):
+            if isinstance(self._inputs_struct, dict):
+                keys = list(self._inputs_struct.keys())
+            else:
+                keys = self.input_names
+            missing = [k for k in keys if k not in inputs]
+            if missing:
+                raise ValueError(f"Model '{self.name}' is missing input {missing[0]!r}: expected "
+                                 f"inputs named {keys}, received keys {list(inputs.keys())}.")
+            return [inputs[k] for k in keys]
+        if isinstance(inputs, (list, tuple)):
+            flat = list(inputs)
+        else:
+            flat = [inputs]
+        if len(flat) != n:
+            raise ValueError(f"Model '{self.name}' expects {n} input(s), but it received "
+                             f"{len(flat)} input tensors. Expected inputs: "
+                             f"{[(name, t.shape) for name, t in zip(self.input_names, self.inputs)]}.")
+        return flat
+
+    def _standardize_input(self, spec: KerasTensor, name: str, x):
+        if isinstance(x, KerasTensor):
+            return x
+        if not hasattr(x, "shape"):
+            x = np.asarray(x)
+        shape = tuple(x.shape)
+        want = spec.shape
+        if len(shape) == len(want) - 1 and want[-1] == 1:
+            x = x[..., None]
+            shape = tuple(x.shape)
+        elif len(shape) == len(want) + 1 and shape[-1] == 1:
+            x = x[..., 0]
+            shape = tuple(x.shape)
+        if len(shape) != len(want) or any(w is not None and w != s for w, s in zip(want, shape)):
+            raise ValueError(f"Input '{name}' of model '{self.name}' is incompatible: expected "
+                             f"shape {want}, received shape {shape}.")
+        got = dtypes.standardize(x.dtype)
+        if got != spec.dtype:
+            ok = (dtypes.is_float(spec.dtype) and (
+                dtypes.is_float(got) or dtypes.is_int(got) or got == "bool")) or (
+                dtypes.is_int(spec.dtype) and (dtypes.is_int(got) or got == "bool"))
+            if not ok:
+                raise ValueError(f"Input '{name}' of model '{self.name}' expects dtype "
+                                 f"{spec.dtype}, received dtype {got} (shape {shape}).")
+            x = jnp.asarray(x, spec.dtype)
+        return x
+
+    def call(self, inputs, training=None, mask=None):
+        outputs, _ = self._run_graph(inputs, training=training, mask=mask)
+        return outputs
+
+    def _run_graph(self, inputs, training=None, mask=None):
+        """Runs the graph; returns the outputs and their masks (same structure)."""
+        flat = self._flatten_call_inputs(inputs)
+        flat = [self._standardize_input(t, name, x)
+                for t, name, x in zip(self.inputs, self.input_names, flat)]
+        values = {id(t): x for t, x in zip(self.inputs, flat)}
+        masks = {}
+        if mask is not None:
+            for t, m in zip(self.inputs, self._flatten_call_inputs(mask)):
+                masks[id(t)] = m
+        for node in self._nodes:
+            layer = node.operation
+            if node.is_input:
+                continue
+            args, kwargs = map_structure(
+                lambda v: values[id(v)] if isinstance(v, KerasTensor) else v,
+                (node.call_args, node.call_kwargs))
+            in_mask = map_structure(
+                lambda v: masks.get(id(v)) if isinstance(v, KerasTensor) else None,
+                node.call_args[0])
+            has_mask = any(m is not None for m in flatten(in_mask))
+            if has_mask and _signature(layer).mask and kwargs.get("mask") is None:
+                kwargs = dict(kwargs, mask=in_mask)
+            if training is not None and kwargs.get("training") is None and (
+                    _signature(layer).training):
+                kwargs = dict(kwargs, training=training)
+            if isinstance(layer, Functional):
+                out, out_mask = layer._run_graph(*args, training=kwargs.get("training"),
+                                                 mask=kwargs.get("mask"))
+            else:
+                out = layer(*args, **kwargs)
+                out_mask = None
+                if has_mask or _overrides_compute_mask(layer):
+                    out_mask = layer.compute_mask(args[0], in_mask if has_mask else None)
+            flat_out = flatten(out)
+            flat_masks = flatten(out_mask) if out_mask is not None else [None] * len(flat_out)
+            if len(flat_masks) != len(flat_out):
+                flat_masks = [flat_masks[0]] * len(flat_out)
+            for t, v, m in zip(node.output_tensors, flat_out, flat_masks):
+                values[id(t)] = v
+                if m is not None:
+                    masks[id(t)] = m
+        outputs = map_structure(lambda t: values[id(t)], self._outputs_struct)
+        out_masks = map_structure(lambda t: masks.get(id(t)), self._outputs_struct)
+        return outputs, out_masks
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
+
+    # -- config ---------------------------------------------------------------
+    def get_config(self) -> dict:
+        from lamina.models.functional_config import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from lamina.models.functional_config import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects)
