@@ -114,6 +114,14 @@ class Constant(Initializer):
     def get_config(self) -> dict:
         return {"value": self.value}
 
+    @classmethod
+    def from_config(cls, config: dict) -> Constant:
+        config = dict(config)
+        if isinstance(config.get("value"), dict):
+            # An array value is saved as a serialized NumPy array.
+            config["value"] = _ser.deserialize_keras_object(config["value"])
+        return cls(**config)
+
 
 class Identity(Initializer):
     """The identity matrix (scaled by ``gain``) for 2D shapes; non-square gives ones on the diagonal.
