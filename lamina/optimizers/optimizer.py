@@ -1,0 +1,691 @@
+"""The optimizer base class: a pure, jittable update plus a Keras-style stateful shell.
+
+An optimizer's whole state is one pytree (a dict)::
+
+    {"iteration": int32 scalar,        # calls to apply so far (Keras's ``iteration``)
+     "learning_rate": float32 scalar,  # the rate the next step uses
+     "slots": {slot_name: [array per parameter]},
+     "globals": {name: scalar},        # optimizer-wide slots (Nadam's u_product)
+     "average": [...],                 # only with use_ema=True
+     "gradient_accumulator": [...]}    # only with gradient_accumulation_steps
+
+``opt.init(params)`` makes that pytree and ``opt.apply(state, grads, params)``
+returns ``(new_params, new_state)`` without touching any Python object, so a
+train step can jit it. The learning rate lives in the state, so assigning a new
+rate between steps does not change the traced function. With a
+``LearningRateSchedule`` the rate is computed from ``iteration`` inside the step
+and the leaf holds the rate of the next step.
+
+The object also holds a current state for the Keras API (``build``,
+``apply_gradients``, ``variables``, ``iterations``, ``learning_rate``);
+``opt.variables`` lists views of the state's arrays in the order and with the
+paths Keras 3 gives them, so optimizer weights saved by either library load
+in the other.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from lamina.optimizers import schedules, transforms
+from lamina.saving import serialization
+from lamina.state import Variable
+from lamina.utils import naming
+
+
+class StateVariable(Variable):
+    """A Variable whose value is one leaf of an optimizer's held state.
+
+    Reading gives the leaf; ``assign`` replaces it (without mutating any state
+    dict handed out earlier). These are what ``optimizer.variables`` returns.
+    """
+
+    def __init__(self, optimizer: Optimizer, key: tuple, name: str, path: str):
+        # The value lives in the optimizer, so Variable.__init__ (which stores one) is skipped.
+        self._optimizer = optimizer
+        self._key = key
+        self.name = name
+        self.path = path
+        self.trainable = False
+        self.autocast = False
+        self.aggregation = "only_first_replica"
+        self.synchronization = "auto"
+
+    @property
+    def _value(self):
+        return self._optimizer._read_leaf(self._key)
+
+    @_value.setter
+    def _value(self, value):
+        self._optimizer._write_leaf(self._key, value)
+
+    def __float__(self):
+        return float(np.asarray(self.value))
+
+    def __int__(self):
+        return int(np.asarray(self.value))
+
+    def __index__(self):
+        return int(np.asarray(self.value))
+
+
+def _is_real_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+class Optimizer:
+    """Base class of lamina optimizers (``keras.optimizers.Optimizer``).
+
+    Args:
+        learning_rate: a float, or a ``LearningRateSchedule`` called with the
+            iteration count.
+        weight_decay: if set, each step first shrinks variables by
+            ``variable * weight_decay * learning_rate`` (decoupled decay).
+        clipnorm: if set, each gradient is rescaled so its L2 norm is at most this.
+        clipvalue: if set, gradients are clipped elementwise to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: if set, all gradients are rescaled together so their
+            joint L2 norm is at most this.
+        use_ema: whether to keep an exponential moving average of the variables.
+        ema_momentum: the momentum of that average.
+        ema_overwrite_frequency: every this many iterations the variables are
+            replaced by their moving average (None: never during training).
+        loss_scale_factor: the factor the loss was multiplied by; gradients are
+            divided by it before use.
+        gradient_accumulation_steps: if set (>= 2), gradients are accumulated
+            and the variables updated with their mean every this many calls.
+        name: the optimizer's name (default: the snake-cased class name, made unique).
+    """
+
+    _keras_module = "keras.optimizers"
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name: str | None = None, **kwargs):
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        self.name = name if name is not None else naming.uniquify(
+            naming.to_snake_case(type(self).__name__))
+        if gradient_accumulation_steps and not gradient_accumulation_steps >= 2:
+            raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                             f"gradient_accumulation_steps={gradient_accumulation_steps}")
+        if use_ema:
+            if ema_momentum > 1 or ema_momentum < 0:
+                raise ValueError("`ema_momentum` must be in the range [0, 1]. "
+                                 f"Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                            or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                f"global_clipnorm={global_clipnorm}")
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+
+        self._schedule: schedules.LearningRateSchedule | None = None
+        if isinstance(learning_rate, schedules.LearningRateSchedule):
+            self._schedule = learning_rate
+            initial_lr = learning_rate(0)
+        elif _is_real_number(learning_rate):
+            initial_lr = float(learning_rate)
+        elif callable(learning_rate):
+            raise NotImplementedError(
+                "A callable `learning_rate` that is not a LearningRateSchedule is not supported "
+                "by lamina: subclass `lamina.optimizers.schedules.LearningRateSchedule` instead.")
+        else:
+            raise ValueError(
+                "Argument `learning_rate` should be float, or an instance of "
+                f"LearningRateSchedule. Received instead: learning_rate={learning_rate}")
+
+        self.built = False
+        self._trainable_variables: list = []
+        self._var_index: dict[int, int] = {}
+        self._exclude_ids: set[int] = set()
+        self._exclude_pattern = None
+        self._decay_mask: list[bool] | None = None
+        self._overwrite_mask: list[bool] | None = None
+        self._slot_prefixes: list[str] = []
+        self._variable_views: list[StateVariable] | None = None
+        self._jitted_apply = None
+        with jax.ensure_compile_time_eval():
+            self._state: dict = {"iteration": jnp.zeros((), jnp.int32),
+                                 "learning_rate": jnp.asarray(initial_lr, jnp.float32)}
+
+    # -- what subclasses define ---------------------------------------------------
+    def _slot_groups(self) -> list[tuple[str, ...]]:
+        """Slot names, grouped as Keras creates them: within a group the slots of
+        one variable are adjacent; groups follow each other."""
+        return []
+
+    def _slot_initial_value(self, slot: str) -> float:
+        return 0.0
+
+    def _global_slots(self) -> list[tuple[str, str, float]]:
+        """Optimizer-wide scalars: ``(key, keras_path, initial_value)``."""
+        return []
+
+    def _update_globals(self, global_slots: dict, iteration) -> dict:
+        """The optimizer-wide scalars for this step, computed before the per-variable updates."""
+        return global_slots
+
+    def _update_param(self, grad, param, slots: dict, lr, iteration, global_slots: dict):
+        """One variable's update: returns ``(delta, new_slots)``.
+
+        ``param + delta`` is the new value; ``iteration`` is Keras's
+        ``optimizer.iterations`` before the increment.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement `_update_param`.")
+
+    # -- optax form ---------------------------------------------------------------
+    def update_rule(self) -> optax.GradientTransformationExtraArgs:
+        """This optimizer's per-variable rule as an optax transformation.
+
+        Its state is ``{"slots": ..., "globals": ...}``; ``update`` takes the
+        (already clipped) gradients, the state and the parameters, plus the
+        keyword arguments ``learning_rate`` and ``iteration``, and returns the
+        parameter deltas and the new state.
+        """
+
+        def init(params):
+            return {"slots": self._init_slots(list(params)),
+                    "globals": {k: jnp.asarray(v, jnp.float32) for k, _, v in self._global_slots()}}
+
+        def update(updates, state, params=None, *, learning_rate, iteration, **extra):
+            del extra
+            global_slots = self._update_globals(state["globals"], iteration)
+            deltas, new_slots = [], {name: [] for name in state["slots"]}
+            for i, (g, p) in enumerate(zip(updates, params)):
+                own = {name: values[i] for name, values in state["slots"].items()}
+                delta, own = self._update_param(g, p, own, learning_rate, iteration, global_slots)
+                deltas.append(delta)
+                for name in new_slots:
+                    new_slots[name].append(own[name])
+            return deltas, {"slots": new_slots, "globals": global_slots}
+
+        return optax.GradientTransformationExtraArgs(init, update)
+
+    def _init_slots(self, params: list) -> dict:
+        slots = {}
+        for group in self._slot_groups():
+            for name in group:
+                fill = self._slot_initial_value(name)
+                slots[name] = [jnp.full(jnp.shape(p), fill, dtype=jnp.asarray(p).dtype)
+                               for p in params]
+        return slots
+
+    # -- pure API -------------------------------------------------------------------
+    def init(self, params) -> dict:
+        """A fresh state for ``params`` (a list of arrays) at iteration 0.
+
+        The learning rate leaf starts from the optimizer's current learning rate.
+        """
+        params = [jnp.asarray(p) for p in params]
+        state = {"iteration": jnp.zeros((), jnp.int32),
+                 "learning_rate": (self._schedule(0) if self._schedule is not None
+                                   else self._state["learning_rate"]).astype(jnp.float32)}
+        if self.use_ema:
+            state["average"] = [jnp.zeros_like(p) for p in params]
+        if self.gradient_accumulation_steps:
+            state["gradient_accumulator"] = [jnp.zeros_like(p) for p in params]
+        state.update(self.update_rule().init(params))
+        return state
+
+    def apply(self, *args, **kwargs):
+        """``apply(state, grads, params) -> (new_params, new_state)``, pure and jittable.
+
+        Called Keras's way, ``apply(grads, trainable_variables=None)``, it updates
+        the variables in place like :meth:`apply_gradients`.
+
+        ``grads`` matches ``params`` one to one; a None gradient leaves its
+        parameter and slots unchanged.
+        """
+        if args and isinstance(args[0], dict):
+            return self._apply_pure(*args, **kwargs)
+        return self._apply_stateful(*args, **kwargs)
+
+    def _current_lr(self, state):
+        if self._schedule is not None:
+            return jnp.asarray(self._schedule(state["iteration"]), jnp.float32)
+        return state["learning_rate"]
+
+    def _apply_pure(self, state: dict, grads, params) -> tuple[list, dict]:
+        grads, params = list(grads), list(params)
+        if len(grads) != len(params):
+            raise ValueError(f"Optimizer '{self.name}': received {len(grads)} gradients for "
+                             f"{len(params)} parameters; they must match one to one.")
+        n = len(params)
+        overwrite = self._mask(self._overwrite_mask, n, False)
+        active = [i for i, g in enumerate(grads) if g is not None and not overwrite[i]]
+        if not any(g is not None for g in grads):
+            raise ValueError("No gradients provided for any variable.")
+        raw_iteration = state["iteration"]
+        steps = self.gradient_accumulation_steps
+        iteration = raw_iteration // steps if steps else raw_iteration
+        lr = self._current_lr(state)
+        new_params = list(params)
+        new_state = dict(state)
+        for i in range(n):
+            if overwrite[i] and grads[i] is not None:
+                new_params[i] = jnp.asarray(grads[i], params[i].dtype)
+
+        if active:
+            g = [jnp.asarray(grads[i]) for i in active]
+            p = [params[i] for i in active]
+            if self.loss_scale_factor is not None:
+                g = transforms.divide_by(self.loss_scale_factor).update(g, optax.EmptyState())[0]
+            if steps:
+                is_update = (raw_iteration + 1) % steps == 0
+                acc = [state["gradient_accumulator"][i] for i in active]
+                new_acc = [jnp.where(is_update, jnp.zeros_like(a), x + a) for x, a in zip(g, acc)]
+                g = [jnp.where(is_update, (x + a) / steps, x) for x, a in zip(g, acc)]
+            clip = transforms.keras_gradient_clipping(self.clipnorm, self.global_clipnorm,
+                                                      self.clipvalue)
+            g, _ = clip.update(g, clip.init(p))
+            p_decayed = self._weight_decay(p, [self._mask(self._decay_mask, n, True)[i]
+                                               for i in active], lr)
+            rule_state = {"slots": {k: [v[i] for i in active] for k, v in state["slots"].items()},
+                          "globals": state["globals"]}
+            deltas, rule_state = self.update_rule().update(
+                g, rule_state, p_decayed, learning_rate=lr, iteration=iteration)
+            p_new = optax.apply_updates(p_decayed, deltas)
+            globals_new = rule_state["globals"]
+            slots_new = {k: list(v) for k, v in state["slots"].items()}
+            if steps:
+                # Off-update calls only accumulate: the step is computed and discarded.
+                p_new = [jnp.where(is_update, a, b) for a, b in zip(p_new, p)]
+                globals_new = jax.tree.map(lambda a, b: jnp.where(is_update, a, b),
+                                           globals_new, state["globals"])
+                for k in slots_new:
+                    for j, i in enumerate(active):
+                        slots_new[k][i] = jnp.where(is_update, rule_state["slots"][k][j],
+                                                    state["slots"][k][i])
+                accumulators = list(state["gradient_accumulator"])
+                for j, i in enumerate(active):
+                    accumulators[i] = new_acc[j]
+                new_state["gradient_accumulator"] = accumulators
+            else:
+                for k in slots_new:
+                    for j, i in enumerate(active):
+                        slots_new[k][i] = rule_state["slots"][k][j]
+            for j, i in enumerate(active):
+                new_params[i] = p_new[j]
+            new_state["slots"] = slots_new
+            new_state["globals"] = globals_new
+
+        if self.use_ema:
+            new_params, new_state["average"] = self._moving_average(
+                new_params, state["average"], iteration)
+        new_state["iteration"] = raw_iteration + 1
+        if self._schedule is not None:
+            new_state["learning_rate"] = jnp.asarray(self._schedule(raw_iteration + 1),
+                                                     jnp.float32)
+        return new_params, new_state
+
+    @staticmethod
+    def _mask(mask, n: int, default: bool) -> list[bool]:
+        return list(mask) if mask is not None and len(mask) == n else [default] * n
+
+    def _weight_decay(self, params: list, use_decay: list[bool], lr) -> list:
+        if self.weight_decay is None:
+            return params
+        out = []
+        for p, use in zip(params, use_decay):
+            if use:
+                wd = jnp.asarray(self.weight_decay, p.dtype)
+                p = p - p * wd * lr.astype(p.dtype)
+            out.append(p)
+        return out
+
+    def _moving_average(self, params: list, averages: list, iteration) -> tuple[list, list]:
+        new_avg = []
+        for p, avg in zip(params, averages):
+            momentum = (iteration != 0).astype(p.dtype) * self.ema_momentum
+            new_avg.append(momentum * avg + (1 - momentum) * p)
+        if self.ema_overwrite_frequency:
+            overwrite = (iteration + 1) % self.ema_overwrite_frequency == 0
+            params = [jnp.where(overwrite, a, p) for a, p in zip(new_avg, params)]
+        return params, new_avg
+
+    # -- Keras-order flat view of the state --------------------------------------------
+    def _keras_keys(self, state: dict | None = None) -> list[tuple[tuple, str, str]]:
+        """``(key, name, path)`` of every state leaf, in ``keras.Optimizer.variables`` order."""
+        state = self._state if state is None else state
+        out = [(("iteration",), "iteration", f"{self.name}/iteration")]
+        if self._schedule is None:
+            out.append((("learning_rate",), "learning_rate", f"{self.name}/learning_rate"))
+        if "slots" not in state:
+            return out
+        prefixes = self._slot_prefixes
+
+        def per_param(key, slot):
+            for i, prefix in enumerate(prefixes):
+                yield ((key, i) if slot is None else (key, slot, i),
+                       f"{prefix}_{slot or key}", f"{self.name}/{prefix}_{slot or key}")
+
+        if "average" in state:
+            out.extend(per_param("average", None))
+        if "gradient_accumulator" in state:
+            out.extend(per_param("gradient_accumulator", None))
+        for group in self._slot_groups():
+            for i, prefix in enumerate(prefixes):
+                for slot in group:
+                    out.append((("slots", slot, i), f"{prefix}_{slot}",
+                                f"{self.name}/{prefix}_{slot}"))
+        for key, path, _ in self._global_slots():
+            out.append((("globals", key), path, path))
+        return out
+
+    def _read_leaf(self, key: tuple):
+        node = self._state
+        for k in key:
+            node = node[k]
+        return node
+
+    def _write_leaf(self, key: tuple, value) -> None:
+        # Copy along the path so state dicts handed out earlier stay unchanged.
+        def replace(node, rest):
+            head = rest[0]
+            if len(rest) == 1:
+                new = value
+            else:
+                new = replace(node[head], rest[1:])
+            if isinstance(node, dict):
+                out = dict(node)
+            else:
+                out = list(node)
+            out[head] = new
+            return out
+
+        self._state = replace(self._state, key)
+
+    def flatten_state(self, state: dict) -> list:
+        """The leaves of ``state`` in ``optimizer.variables`` order (Keras's order)."""
+        out = []
+        for key, _, _ in self._keras_keys(state):
+            node = state
+            for k in key:
+                node = node[k]
+            out.append(node)
+        return out
+
+    def unflatten_state(self, values: list) -> dict:
+        """A state built from arrays in ``optimizer.variables`` order (inverse of flatten_state)."""
+        keys = self._keras_keys()
+        if len(values) != len(keys):
+            raise ValueError(f"Optimizer '{self.name}' expects {len(keys)} optimizer variables, "
+                             f"received {len(values)}.")
+        state = jax.tree.map(lambda x: x, self._state)
+        for (key, _, _), value in zip(keys, values):
+            node = state
+            for k in key[:-1]:
+                node = node[k]
+            node[key[-1]] = value
+        if self._schedule is not None:
+            state["learning_rate"] = jnp.asarray(self._schedule(state["iteration"]), jnp.float32)
+        return state
+
+    # -- Keras stateful API ----------------------------------------------------------
+    @property
+    def state(self) -> dict:
+        """The held state pytree (treat as immutable; set a new one to replace it)."""
+        return self._state
+
+    @state.setter
+    def state(self, value: dict) -> None:
+        if not isinstance(value, dict) or "iteration" not in value:
+            raise TypeError(f"Optimizer '{self.name}': expected a state dict from `init`/`apply`, "
+                            f"received {type(value).__name__}.")
+        self._state = value
+
+    def build(self, variables) -> None:
+        """Creates the slots for ``variables`` (a list of Variables) and holds the state."""
+        if self.built:
+            return
+        variables = list(variables)
+        self._trainable_variables = variables
+        self._var_index = {id(v): i for i, v in enumerate(variables)}
+        self._slot_prefixes = [getattr(v, "name", None) or "variable" for v in variables]
+        self._decay_mask = [self._use_weight_decay(v) for v in variables]
+        self._overwrite_mask = [bool(getattr(v, "overwrite_with_gradient", False))
+                                for v in variables]
+        values = [v.value if isinstance(v, Variable) else jnp.asarray(v) for v in variables]
+        state = self.init(values)
+        state["iteration"] = self._state["iteration"]
+        state["learning_rate"] = self._state["learning_rate"]
+        self._state = state
+        self._variable_views = None
+        self.built = True
+
+    @property
+    def variables(self) -> list[StateVariable]:
+        """Views of the state's arrays, in Keras's order and with Keras's paths."""
+        if self._variable_views is None or len(self._variable_views) != len(self._keras_keys()):
+            self._variable_views = [StateVariable(self, key, name, path)
+                                    for key, name, path in self._keras_keys()]
+        return list(self._variable_views)
+
+    @property
+    def iterations(self):
+        """The number of update steps taken (calls / accumulation steps with accumulation)."""
+        raw = self._view("iteration")
+        if self.gradient_accumulation_steps:
+            return raw.value // self.gradient_accumulation_steps
+        return raw
+
+    def _view(self, name: str) -> StateVariable:
+        for var in self.variables:
+            if var._key == (name,):
+                return var
+        raise KeyError(name)
+
+    @property
+    def learning_rate(self):
+        """The current learning rate: a Variable, or with a schedule its value at this iteration."""
+        if self._schedule is not None:
+            return self._schedule(self._state["iteration"])
+        return self._view("learning_rate")
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if isinstance(value, schedules.LearningRateSchedule):
+            # The schedule is part of the traced step, so cached traces are dropped.
+            self._schedule = value
+            self._jitted_apply = None
+            self._variable_views = None
+            self._write_leaf(("learning_rate",),
+                             jnp.asarray(value(self._state["iteration"]), jnp.float32))
+            return
+        if self._schedule is not None:
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not settable. "
+                "If you need the learning rate to be settable, you should instantiate the "
+                "optimizer with a float `learning_rate` argument.")
+        value = value.value if isinstance(value, Variable) else value
+        self._write_leaf(("learning_rate",), jnp.asarray(value, jnp.float32).reshape(()))
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Excludes variables (by object, or by any of ``var_names`` found in their name)
+        from weight decay. Must be called before the optimizer is built."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the "
+                             "optimizer is built.")
+        self._exclude_ids = {id(v) for v in var_list or ()}
+        self._exclude_pattern = re.compile("|".join(set(var_names))) if var_names else None
+
+    def _use_weight_decay(self, variable) -> bool:
+        if id(variable) in self._exclude_ids:
+            return False
+        if self._exclude_pattern is not None and re.search(
+                self._exclude_pattern, getattr(variable, "name", "")) is not None:
+            return False
+        return True
+
+    def _compiled_apply(self):
+        if self._jitted_apply is None:
+            self._jitted_apply = jax.jit(self._apply_pure)
+        return self._jitted_apply
+
+    def apply_gradients(self, grads_and_vars):
+        """Applies ``(gradient, variable)`` pairs, assigning the new values to the variables.
+
+        Builds the optimizer on the given variables at the first call. Returns
+        ``iterations``.
+        """
+        pairs = list(grads_and_vars)
+        grads = [g for g, _ in pairs]
+        variables = [v for _, v in pairs]
+        return self._apply_stateful(grads, variables)
+
+    def _apply_stateful(self, grads, trainable_variables=None):
+        grads = list(grads)
+        if not grads:
+            return self.iterations
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "When passing `grads` without `variables`, the optimizer must already be "
+                    "built on a list of variables. Call `optimizer.build(trainable_variables)` "
+                    "first.")
+            if len(grads) != len(self._trainable_variables):
+                raise ValueError(
+                    f"Optimizer '{self.name}' tracks {len(self._trainable_variables)} variables "
+                    f"but received {len(grads)} gradients.")
+            trainable_variables = self._trainable_variables
+        trainable_variables = list(trainable_variables)
+        if not self.built:
+            self.build(trainable_variables)
+        full = [None] * len(self._trainable_variables)
+        for g, v in zip(grads, trainable_variables):
+            index = self._var_index.get(id(v))
+            if index is None:
+                raise ValueError(
+                    f"Unknown variable: {getattr(v, 'path', v)}. This optimizer can only be "
+                    "called for the variables it was originally built with.")
+            full[index] = None if g is None else jnp.asarray(g)
+        params = [v.value for v in self._trainable_variables]
+        new_params, self._state = self._compiled_apply()(self._state, full, params)
+        for i, (var, value) in enumerate(zip(self._trainable_variables, new_params)):
+            if full[i] is None and not self.use_ema:
+                continue
+            var.assign(value)
+            constraint = getattr(var, "constraint", None)
+            if constraint is not None and full[i] is not None:
+                var.assign(constraint(var.value))
+        return self.iterations
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """Keras's stateless form: lists of arrays in and out, in ``variables`` order.
+
+        Returns ``(new_trainable_values, new_optimizer_values)``.
+        """
+        if not self.built:
+            raise ValueError(f"To call `stateless_apply`, {type(self).__name__} must be built. "
+                             "You can build it via `optimizer.build(trainable_variables)`.")
+        state = self.unflatten_state(list(optimizer_variables))
+        new_params, new_state = self._apply_pure(state, grads, trainable_variables)
+        return new_params, self.flatten_state(new_state)
+
+    def scale_loss(self, loss):
+        """Multiplies the loss by ``loss_scale_factor`` when one is set."""
+        return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
+
+    def finalize_variable_values(self, var_list) -> None:
+        """With ``use_ema``, replaces the variables' values by their moving averages."""
+        if not self.use_ema:
+            return
+        var_list = list(var_list)
+        averages = self._state.get("average", [])
+        if len(var_list) != len(averages):
+            raise ValueError(f"The length of model variables ({len(var_list)}) to override does "
+                             "not match the length of model variables stored in the optimizer "
+                             f"({len(averages)}).")
+        for var, avg in zip(var_list, averages):
+            var.assign(avg)
+
+    def set_weights(self, weights) -> None:
+        """Sets the optimizer's variables from a list of arrays, in ``variables`` order."""
+        if not self.built:
+            raise ValueError("You are calling `set_weights()` on an optimizer that has not yet "
+                             "been built. Call `optimizer.build(trainable_variables)` first.")
+        for var, weight in zip(self.variables, weights):
+            if tuple(np.shape(weight)) != var.shape:
+                raise ValueError(f"Optimizer variable {var.path} has shape {var.shape} not "
+                                 f"compatible with provided weight shape {np.shape(weight)}.")
+            var.assign(weight)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The optimizer's variables as NumPy arrays, in ``variables`` order."""
+        return [np.asarray(v.value) for v in self.variables]
+
+    def save_own_variables(self, store) -> None:
+        """Writes the variables into ``store`` under keys "0", "1", ... (Keras's layout)."""
+        for i, var in enumerate(self.variables):
+            store[str(i)] = np.asarray(var.value)
+
+    def load_own_variables(self, store) -> None:
+        """Reads the variables back from a store written by :meth:`save_own_variables`."""
+        variables = self.variables
+        if len(store.keys()) != len(variables):
+            msg = (f"Skipping variable loading for optimizer '{self.name}', because it has "
+                   f"{len(variables)} variables whereas the saved optimizer has "
+                   f"{len(store.keys())} variables. ")
+            if len(variables) <= 2 and not self.built:
+                msg += "This is likely because the optimizer has not been called/built yet."
+            warnings.warn(msg, stacklevel=2)
+            return
+        for i, var in enumerate(variables):
+            var.assign(np.asarray(store[str(i)]))
+
+    # -- config -----------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments, with the same keys and values as Keras 3."""
+        if self._schedule is not None:
+            learning_rate = schedules.serialize(self._schedule)
+        else:
+            learning_rate = float(np.asarray(self._state["learning_rate"]))
+        return {
+            "name": self.name,
+            "learning_rate": learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Any:
+        """Creates an optimizer from the output of :meth:`get_config`."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = serialization.deserialize_keras_object(
+                config["learning_rate"], custom_objects=custom_objects)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
