@@ -376,6 +376,10 @@ class Optimizer:
         if "slots" not in state:
             return out
         prefixes = self._slot_prefixes
+        count = self._num_params(state)
+        if len(prefixes) != count:
+            # A state made by ``init`` on bare arrays: Keras names such slots "variable_<slot>".
+            prefixes = ["variable"] * count
 
         def per_param(key, slot):
             for i, prefix in enumerate(prefixes):
@@ -394,6 +398,15 @@ class Optimizer:
         for key, path, _ in self._global_slots():
             out.append((("globals", key), path, path))
         return out
+
+    @staticmethod
+    def _num_params(state: dict) -> int:
+        for key in ("average", "gradient_accumulator"):
+            if key in state:
+                return len(state[key])
+        for values in state.get("slots", {}).values():
+            return len(values)
+        return 0
 
     def _read_leaf(self, key: tuple):
         node = self._state
