@@ -26,7 +26,7 @@ def standardize(dtype) -> str:
     """Returns the canonical name (e.g. ``"float32"``) of a dtype-like value."""
     if dtype is None:
         return floatx()
-    if hasattr(dtype, "name") and isinstance(getattr(dtype, "name"), str) and not isinstance(
+    if hasattr(dtype, "name") and isinstance(dtype.name, str) and not isinstance(
             dtype, (np.dtype, type)):
         # A DTypePolicy or similar object.
         return standardize(dtype.name)
@@ -42,9 +42,8 @@ def standardize(dtype) -> str:
 
 
 def is_float(dtype) -> bool:
-    return np.issubdtype(jnp.dtype(standardize(dtype)), np.floating)
+    return bool(jnp.issubdtype(jnp.dtype(standardize(dtype)), jnp.floating))
 
 
 def is_int(dtype) -> bool:
-    name = standardize(dtype)
-    return np.issubdtype(jnp.dtype(name), np.integer)
+    return bool(jnp.issubdtype(jnp.dtype(standardize(dtype)), jnp.integer))

@@ -82,6 +82,20 @@ def _to_array(x, dtype=None):
     return x
 
 
+class _StatelessRun:
+    """What one stateless forward pass produced."""
+
+    __slots__ = ("outputs", "masks", "non_trainable", "activity_losses",
+                 "regularization_losses")
+
+    def __init__(self, outputs, masks, non_trainable, activity_losses, regularization_losses):
+        self.outputs = outputs
+        self.masks = masks
+        self.non_trainable = non_trainable
+        self.activity_losses = activity_losses
+        self.regularization_losses = regularization_losses
+
+
 class Layer:
     """Base class of all layers.
 
@@ -419,14 +433,13 @@ class Layer:
             self._build_by_tracing(args, kwargs)
         trainable = [v.value for v in self.trainable_variables]
         non_trainable = [v.value for v in self.non_trainable_variables]
-        outputs, new_nt, activity_losses = self._run_stateless(
-            trainable, non_trainable, args, kwargs, seed=None)
-        for var, value in zip(self.non_trainable_variables, new_nt):
+        run = self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
+        for var, value in zip(self.non_trainable_variables, run.non_trainable):
             var._value = value
         for layer in self._flatten_layers():
             layer._losses = []
-        self._losses = activity_losses
-        return outputs
+        self._losses = run.activity_losses
+        return run.outputs
 
     def _call_in_scope(self, args: tuple, kwargs: dict):
         self._maybe_build(args, kwargs)
@@ -469,32 +482,35 @@ class Layer:
                 f"stateless_call of '{self.name}' expects {len(tvars)} trainable and "
                 f"{len(ntvars)} non-trainable values, received {len(trainable_variables)} and "
                 f"{len(non_trainable_variables)}.")
-        outputs, new_nt, losses = self._run_stateless(
-            trainable_variables, non_trainable_variables, args, kwargs, seed)
+        run = self._run_stateless(trainable_variables, non_trainable_variables, args, kwargs,
+                                  seed)
         if return_losses:
-            return outputs, new_nt, losses + self._regularization_losses_for(
-                trainable_variables, non_trainable_variables)
-        return outputs, new_nt
+            return run.outputs, run.non_trainable, run.activity_losses + run.regularization_losses
+        return run.outputs, run.non_trainable
 
-    def _run_stateless(self, trainable_values, non_trainable_values, args, kwargs, seed):
+    def _run_stateless(self, trainable_values, non_trainable_values, args, kwargs, seed,
+                       with_masks: bool = False) -> _StatelessRun:
         """Calls the layer in a scope mapping its variables to the given values.
 
-        Returns the outputs, the new non-trainable values and the losses added by
-        ``add_loss`` during the call.
+        With ``with_masks``, a model also returns the Keras masks of its outputs
+        (used by the train step to mask losses and metrics).
         """
         if isinstance(seed, int):
             seed = jax.random.PRNGKey(seed)
         tvars, ntvars = self.trainable_variables, self.non_trainable_variables
         mapping = list(zip(tvars, trainable_values)) + list(zip(ntvars, non_trainable_values))
+        masks = None
         with StatelessScope(mapping, key=seed, collect_losses=True) as scope:
-            outputs = self._call_in_scope(*self._convert_inputs(args, kwargs))
-        return outputs, [scope.new_value(v) for v in ntvars], list(scope.losses)
-
-    def _regularization_losses_for(self, trainable_values, non_trainable_values) -> list:
-        mapping = list(zip(self.trainable_variables, trainable_values)) + list(
-            zip(self.non_trainable_variables, non_trainable_values))
-        with StatelessScope(mapping, isolated=True):
-            return self._regularization_losses()
+            args, kwargs = self._convert_inputs(args, kwargs)
+            if with_masks and hasattr(self, "_run_graph"):
+                kwargs = self._resolve_training(kwargs)
+                with training_context(kwargs.get("training")):
+                    outputs, masks = self._run_graph(*args, **kwargs)
+            else:
+                outputs = self._call_in_scope(args, kwargs)
+            reg = self._regularization_losses()
+        return _StatelessRun(outputs, masks, [scope.new_value(v) for v in ntvars],
+                             list(scope.losses), reg)
 
     def _symbolic_call(self, args: tuple, kwargs: dict):
         for x in flatten(args[0]):

@@ -80,9 +80,7 @@ class Functional(Model):
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Layer.__init__(self, name=name or uniquify("functional"), trainable=trainable,
                        **kwargs)
-        self.stop_training = False
-        self.compiled = False
-        self.optimizer = None
+        self._init_model_state()
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(outputs, tuple):

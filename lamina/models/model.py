@@ -6,7 +6,10 @@ subclassing ``Model`` and writing ``call`` gives a subclassed model.
 
 from __future__ import annotations
 
+import collections
+
 from lamina.layers.layer import Layer
+from lamina.training.trainer import Trainer
 from lamina.utils.naming import to_snake_case, uniquify
 
 
@@ -15,7 +18,7 @@ def _is_functional_call(args, kwargs) -> bool:
         len(args) == 1 and "outputs" in kwargs)
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A trainable group of layers.
 
     ``Model(inputs, outputs, name=None)`` builds a functional model from symbolic
@@ -46,9 +49,20 @@ class Model(Layer):
                             "`inputs` and `outputs` for a functional model.")
         super().__init__(name=name or uniquify(to_snake_case(type(self).__name__)),
                          trainable=trainable, dtype=dtype)
+        self._init_model_state()
+
+    def _init_model_state(self) -> None:
+        """Training attributes every model has before ``compile``."""
         self.stop_training = False
         self.compiled = False
         self.optimizer = None
+        self.run_eagerly = False
+        self.history = None
+        self._steps_per_execution = 1
+        self._compiled_loss = None
+        self._jit_cache = {}
+        self._trace_counts = collections.Counter()
+        self._target_tensors = None
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """Returns a layer by name or by index in ``model.layers`` (exactly one of them)."""

@@ -24,9 +24,7 @@ class Sequential(Model):
 
     def __init__(self, layers=None, trainable=True, name=None):
         Layer.__init__(self, name=name or uniquify("sequential"), trainable=trainable)
-        self.stop_training = False
-        self.compiled = False
-        self.optimizer = None
+        self._init_model_state()
         self._functional = None
         for layer in layers or []:
             self.add(layer, rebuild=False)

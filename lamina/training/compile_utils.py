@@ -1,0 +1,183 @@
+"""What ``compile`` resolves: one loss, weight and metric list per model output.
+
+A single loss on a multi-output model applies to every output (the seed's
+headline example does this with ``loss_weights=[1., .2]``; Keras 3 raises there,
+lamina follows the seed). Losses and metrics may also be lists (by position) or
+dicts (by output name).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from lamina import losses as losses_mod
+from lamina import metrics as metrics_mod
+
+
+def _per_output(value, names: list[str], what: str, allow_broadcast: bool):
+    """Spreads a compile argument over outputs: a list aligned with ``names``."""
+    n = len(names)
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise ValueError(f"`{what}` names output {unknown[0]!r}, but the model's outputs are "
+                             f"{names}.")
+        return [value.get(k) for k in names]
+    if isinstance(value, (list, tuple)) and not (allow_broadcast and what == "metrics"
+                                                  and n == 1):
+        if len(value) != n:
+            raise ValueError(f"`{what}` is a list of {len(value)} entries but the model has {n} "
+                             f"output(s) {names}: pass one entry per output or a dict keyed by "
+                             "output name.")
+        return list(value)
+    if value is None:
+        return [None] * n
+    if not allow_broadcast and n > 1:
+        raise ValueError(f"`{what}` must be a list or a dict for a model with {n} outputs, "
+                         f"received {value!r}.")
+    return [value] * n
+
+
+def _loss_object(identifier):
+    if identifier is None:
+        return None
+    obj = losses_mod.get(identifier)
+    if obj is None:
+        return None
+    if isinstance(obj, losses_mod.Loss):
+        return obj
+    if not callable(obj):
+        raise TypeError(f"Could not interpret loss {identifier!r}: expected a name, a Loss or a "
+                        "callable (y_true, y_pred).")
+    return losses_mod.LossFunctionWrapper(obj, name=getattr(obj, "__name__", "loss"))
+
+
+def _loss_name(identifier, obj) -> str:
+    fn = getattr(obj, "fn", None)
+    return getattr(fn, "__name__", None) or getattr(obj, "name", "loss")
+
+
+class CompiledLoss:
+    """Per-output loss objects and weights; computes the total and per-output losses."""
+
+    def __init__(self, loss, loss_weights, output_names: list[str]):
+        self.output_names = output_names
+        specs = _per_output(loss, output_names, "loss", allow_broadcast=True)
+        self.losses = [_loss_object(s) for s in specs]
+        if loss_weights is None:
+            weights = [1.0] * len(output_names)
+        elif isinstance(loss_weights, (int, float)):
+            weights = [float(loss_weights)] * len(output_names)
+        else:
+            weights = [1.0 if w is None else float(w) for w in _per_output(
+                loss_weights, output_names, "loss_weights", allow_broadcast=False)]
+        self.weights = weights
+        # Names of the per-output loss logs (multi-output models only), as Keras.
+        self.log_names = [f"{name}_loss" for name, fn in zip(output_names, self.losses)
+                          if fn is not None] if len(output_names) > 1 else []
+
+    @property
+    def empty(self) -> bool:
+        return all(fn is None for fn in self.losses)
+
+    def __call__(self, y_true: list, y_pred: list, sample_weight: list | None, masks: list):
+        """Returns ``(total, [unweighted loss of each output that has a loss])``."""
+        total = jnp.zeros((), "float32")
+        per_output = []
+        for i, fn in enumerate(self.losses):
+            if fn is None:
+                continue
+            if y_true is None or y_true[i] is None:
+                raise ValueError(f"No target data was given for output "
+                                 f"'{self.output_names[i]}', which has a loss.")
+            sw = None if sample_weight is None else sample_weight[i]
+            value = fn(y_true[i], y_pred[i], sample_weight=sw, mask=masks[i])
+            value = jnp.asarray(value, "float32")
+            per_output.append(value)
+            total = total + self.weights[i] * value
+        return total, per_output
+
+
+def _resolve_metric(identifier, loss_obj, y_true_shape, y_pred_shape):
+    """A metric object; 'accuracy'/'acc' and 'crossentropy'/'ce' follow the loss and shapes."""
+    if isinstance(identifier, str) and identifier in ("accuracy", "acc", "crossentropy", "ce"):
+        loss_fn = getattr(loss_obj, "fn", None) or loss_obj
+        loss_name = getattr(loss_fn, "__name__", None) or type(loss_obj).__name__
+        loss_name = loss_name.lower()
+        is_binary = "binary" in loss_name or (y_pred_shape[-1:] == (1,) and
+                                               "categorical" not in loss_name)
+        is_sparse = "sparse" in loss_name or (
+            not is_binary and y_true_shape is not None and (
+                len(y_true_shape) < len(y_pred_shape) or (
+                    y_true_shape[-1:] == (1,) and y_pred_shape[-1:] != (1,))))
+        if identifier in ("accuracy", "acc"):
+            cls = (metrics_mod.BinaryAccuracy if is_binary else
+                   metrics_mod.SparseCategoricalAccuracy if is_sparse else
+                   metrics_mod.CategoricalAccuracy)
+        else:
+            cls = (metrics_mod.BinaryCrossentropy if is_binary else
+                   metrics_mod.SparseCategoricalCrossentropy if is_sparse else
+                   metrics_mod.CategoricalCrossentropy)
+        return cls(name=identifier)
+    metric = metrics_mod.get(identifier)
+    if metric is None:
+        raise ValueError(f"Could not interpret metric {identifier!r}.")
+    return metric
+
+
+class CompiledMetrics:
+    """Per-output metrics (unweighted and weighted), built on the first batch's shapes."""
+
+    def __init__(self, metrics, weighted_metrics, output_names: list[str]):
+        self.output_names = output_names
+        self._specs = _per_output(metrics, output_names, "metrics", allow_broadcast=True)
+        self._weighted_specs = _per_output(weighted_metrics, output_names, "weighted_metrics",
+                                           allow_broadcast=True)
+        for spec in self._specs + self._weighted_specs:
+            if spec is not None and not isinstance(spec, (list, tuple)):
+                raise TypeError(f"Metrics for an output must be a list, received {spec!r}.")
+        self.entries: list = []  # (output index, metric, weighted, log name)
+        self.built = False
+
+    def build(self, y_true: list | None, y_pred: list, loss: CompiledLoss) -> None:
+        multi = len(self.output_names) > 1
+        names, unweighted = set(), set()
+        for weighted, specs in ((False, self._specs), (True, self._weighted_specs)):
+            for i, spec in enumerate(specs):
+                for ident in spec or []:
+                    yt = None if y_true is None or y_true[i] is None else tuple(y_true[i].shape)
+                    metric = _resolve_metric(ident, loss.losses[i], yt, tuple(y_pred[i].shape))
+                    if y_true is not None and y_true[i] is not None:
+                        metric.ensure_built(y_true[i], y_pred[i])
+                    name = metric.name
+                    if weighted and (i, name) in unweighted:
+                        name = f"weighted_{name}"
+                    elif not weighted:
+                        unweighted.add((i, name))
+                    log = f"{self.output_names[i]}_{name}" if multi else name
+                    if log in names:
+                        raise ValueError(f"Two metrics are logged under the same name {log!r}.")
+                    names.add(log)
+                    self.entries.append((i, metric, weighted, log))
+        self.built = True
+
+    @property
+    def log_names(self) -> list[str]:
+        return [e[3] for e in self.entries]
+
+    def reset(self) -> list:
+        return [m.stateless_reset_state() for _, m, _, _ in self.entries]
+
+    def update(self, states: list, y_true: list, y_pred: list, sample_weight, masks) -> list:
+        new = []
+        for state, (i, metric, weighted, _) in zip(states, self.entries):
+            sw = sample_weight[i] if (weighted and sample_weight is not None) else None
+            if masks[i] is not None:
+                m = masks[i].astype("float32")
+                sw = m if sw is None else sw * m
+            new.append(metric.stateless_update_state(state, y_true[i], y_pred[i],
+                                                     sample_weight=sw))
+        return new
+
+    def results(self, states: list) -> dict:
+        return {e[3]: e[1].stateless_result(s) for e, s in zip(self.entries, states)}

@@ -1,0 +1,239 @@
+"""Data inputs for fit/evaluate/predict: arrays, dicts, generators, PyDataset, DataLoader.
+
+In-memory data becomes :class:`ArrayData`: leaves of ``(x, y, sample_weight)``
+as NumPy arrays with one sample count, checked before the first step, then put
+on the device once; batches are gathered inside the compiled step. Anything
+else becomes :class:`StreamData`, which yields host batches.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+from lamina import dtypes
+
+
+def _is_leaf(x) -> bool:
+    return x is None or not isinstance(x, (list, tuple, dict))
+
+
+def _to_numpy(x, what: str):
+    """Converts one array-like (NumPy, JAX, pandas, lists of numbers) to a NumPy array."""
+    if x is None:
+        return None
+    mod = type(x).__module__
+    if mod.startswith("pandas"):
+        x = x.to_numpy()
+    if hasattr(x, "detach") and mod.startswith("torch"):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, jax.Array):
+        return x
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"{what}: expected a numeric array, received an array of Python objects "
+                        f"(shape {arr.shape}); ragged or mixed data cannot be batched.")
+    if arr.dtype == np.float64:
+        arr = arr.astype(dtypes.floatx())
+    elif arr.dtype == np.int64:
+        arr = arr.astype("int32")
+    if arr.ndim == 0:
+        raise ValueError(f"{what}: expected an array with a sample dimension, received a "
+                         f"scalar {arr!r}.")
+    return arr
+
+
+def _is_dataframe(x) -> bool:
+    return type(x).__module__.startswith("pandas") and hasattr(x, "columns")
+
+
+def structure_inputs(model, x):
+    """Arranges ``x`` as the model expects: a list in input order, a dict, or one array."""
+    names = getattr(model, "input_names", None) if _functional(model) else None
+    if _is_dataframe(x) and names and len(names) > 1:
+        x = {c: x[c] for c in x.columns}
+    if names is None:
+        return _map_numpy(x, "x")
+    if isinstance(x, dict):
+        unknown = [k for k in x if k not in names]
+        missing = [k for k in names if k not in x]
+        if missing:
+            raise ValueError(f"Missing data for input {missing[0]!r}: the model expects inputs "
+                             f"named {names}, received keys {list(x)}.")
+        if unknown:
+            raise ValueError(f"Unknown input name {unknown[0]!r} in the data: the model's inputs "
+                             f"are {names}.")
+        return [_to_numpy(x[k], f"input '{k}'") for k in names]
+    flat = list(x) if isinstance(x, (list, tuple)) else [x]
+    if len(flat) != len(names):
+        raise ValueError(f"The model expects {len(names)} input(s) {names}, but the data holds "
+                         f"{len(flat)} array(s).")
+    return [_to_numpy(v, f"input '{k}'") for k, v in zip(names, flat)]
+
+
+def structure_targets(output_names: list[str], y, what: str = "y"):
+    """``y`` as a list aligned with the model's outputs (None where an output has none)."""
+    if y is None:
+        return None
+    n = len(output_names)
+    if isinstance(y, dict):
+        unknown = [k for k in y if k not in output_names]
+        if unknown:
+            raise ValueError(f"Unknown output name {unknown[0]!r} in {what}: the model's outputs "
+                             f"are {output_names}.")
+        return [_to_numpy(y.get(k), f"{what} for output '{k}'") for k in output_names]
+    if _is_dataframe(y) and n > 1:
+        y = [y[c] for c in y.columns]
+    flat = list(y) if isinstance(y, (list, tuple)) and n > 1 else (
+        list(y) if isinstance(y, (list, tuple)) and len(y) == 1 and hasattr(y[0], "shape")
+        else [y])
+    if len(flat) != n:
+        raise ValueError(f"The model has {n} output(s) {output_names}, but {what} holds "
+                         f"{len(flat)} array(s).")
+    return [_to_numpy(v, f"{what} for output '{k}'") for k, v in zip(output_names, flat)]
+
+
+def _map_numpy(x, what):
+    if isinstance(x, dict):
+        return {k: _map_numpy(v, f"{what}['{k}']") for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_map_numpy(v, f"{what}[{i}]") for i, v in enumerate(x)]
+    return _to_numpy(x, what)
+
+
+def _functional(model) -> bool:
+    return getattr(model, "inputs", None) is not None and hasattr(model, "_run_graph")
+
+
+def is_in_memory(x) -> bool:
+    if x is None:
+        return False
+    if isinstance(x, (dict, list, tuple)):
+        return all(is_in_memory(v) for v in (x.values() if isinstance(x, dict) else x))
+    return isinstance(x, (np.ndarray, jax.Array, np.generic)) or hasattr(x, "__array__") or (
+        type(x).__module__.startswith("pandas"))
+
+
+def _leaves(structure) -> list:
+    return jax.tree_util.tree_leaves(structure)
+
+
+class ArrayData:
+    """In-memory ``(x, y, sample_weight)``, validated; batches by index permutation.
+
+    Attributes:
+        x: model inputs (list in input order, dict, or one array), NumPy arrays.
+        y: list aligned with outputs, or None.
+        sample_weight: list aligned with outputs, or None.
+        num_samples: the common sample count.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, describe: dict | None = None):
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        counts = {}
+        for label, struct in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+            for i, leaf in enumerate(_leaves(struct)):
+                counts[f"{label}[{i}]" if describe is None else describe.get((label, i),
+                                                                             f"{label}[{i}]")] = (
+                    int(leaf.shape[0]))
+        if not counts:
+            raise ValueError("No data was provided: expected arrays for x.")
+        sizes = set(counts.values())
+        if len(sizes) > 1:
+            detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
+            raise ValueError(f"Data cardinality is ambiguous: all arrays must hold the same "
+                             f"number of samples. Received sizes {detail}.")
+        self.num_samples = sizes.pop()
+
+    def split(self, validation_split: float):
+        """(train, validation): the last ``validation_split`` fraction is validation."""
+        if not 0.0 < validation_split < 1.0:
+            raise ValueError(f"validation_split must be in (0, 1), received {validation_split}.")
+        at = int(math.floor(self.num_samples * (1.0 - validation_split)))
+        if at == 0 or at == self.num_samples:
+            raise ValueError(f"validation_split={validation_split} leaves an empty training or "
+                             f"validation set for {self.num_samples} samples.")
+
+        def cut(struct, sl):
+            return jax.tree_util.tree_map(lambda a: a[sl], struct)
+
+        first = ArrayData(cut(self.x, slice(0, at)), cut(self.y, slice(0, at)),
+                          cut(self.sample_weight, slice(0, at)))
+        second = ArrayData(cut(self.x, slice(at, None)), cut(self.y, slice(at, None)),
+                           cut(self.sample_weight, slice(at, None)))
+        return first, second
+
+    def tree(self):
+        return (self.x, self.y, self.sample_weight)
+
+
+class StreamData:
+    """Batches from a generator, iterator, PyDataset or DataLoader.
+
+    Each element is ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``.
+    """
+
+    def __init__(self, source, steps: int | None = None):
+        self.source = source
+        self.steps = steps
+        self._iterator = None
+        self._is_pydataset = hasattr(source, "__getitem__") and hasattr(source, "__len__") and (
+            hasattr(source, "on_epoch_end"))
+        self._reiterable = self._is_pydataset or (
+            hasattr(source, "__iter__") and not hasattr(source, "__next__"))
+
+    def __len__(self):
+        if self.steps is not None:
+            return self.steps
+        if self._is_pydataset or hasattr(self.source, "__len__"):
+            return len(self.source)
+        return None
+
+    def epoch(self):
+        """Yields the batches of one epoch (``steps`` of them when given)."""
+        if self._is_pydataset:
+            n = len(self.source) if self.steps is None else self.steps
+            for i in range(n):
+                yield unpack(self.source[i % len(self.source)])
+            self.source.on_epoch_end()
+            return
+        if self._reiterable and (self._iterator is None or self.steps is None):
+            self._iterator = iter(self.source)
+        elif self._iterator is None:
+            self._iterator = iter(self.source) if not hasattr(self.source, "__next__") else (
+                self.source)
+        count = 0
+        while self.steps is None or count < self.steps:
+            try:
+                element = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                return
+            count += 1
+            yield unpack(element)
+
+    def peek(self):
+        """The first batch (consumed from a one-shot generator, kept for the first epoch)."""
+        for batch in self.epoch():
+            return batch
+        raise ValueError("The data generator yielded no batches.")
+
+
+def unpack(element) -> tuple[Any, Any, Any]:
+    if isinstance(element, tuple):
+        if len(element) == 1:
+            return element[0], None, None
+        if len(element) == 2:
+            return element[0], element[1], None
+        if len(element) == 3:
+            return element
+        raise ValueError(f"A data generator must yield x, (x, y) or (x, y, sample_weight); "
+                         f"received a tuple of {len(element)} items.")
+    return element, None, None
+
+
+def make_batches(num_samples: int, batch_size: int) -> list[tuple[int, int]]:
+    return [(i, min(i + batch_size, num_samples)) for i in range(0, num_samples, batch_size)]

@@ -1,0 +1,611 @@
+"""compile / fit / evaluate / predict: Keras's training API on compiled JAX steps.
+
+The model's variables, the optimizer state, the metric states and the RNG key
+form one state pytree that jitted steps thread through (DESIGN.md contract 3);
+values go back into Variables at epoch ends and when a call returns.
+"""
+
+from __future__ import annotations
+
+import collections
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina import optimizers as optimizers_mod
+from lamina import random as lrandom
+from lamina.metrics import Mean
+from lamina.training import data as data_mod
+from lamina.training.compile_utils import CompiledLoss, CompiledMetrics
+from lamina.training.logs import LazyLogs
+from lamina.training.steps import StepBuilder
+
+
+def _check_positive_int(value, name: str, allow_none: bool = True):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer, received {value!r}.")
+    return int(value)
+
+
+def _verbose(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto', received {verbose!r}.")
+    return verbose
+
+
+class Trainer:
+    """The training half of ``Model`` (mixed into it)."""
+
+    # -- compile --------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                sample_weight_mode=None, weighted_metrics=None, target_tensors=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile=True,
+                auto_scale_loss=True):
+        """Configures the model for training.
+
+        Args:
+            optimizer: name or optimizer instance (default ``"rmsprop"``).
+            loss: one loss (applied to every output), a list (one per output) or a dict
+                keyed by output name. Names, Loss objects and ``fn(y_true, y_pred)`` work.
+            metrics: a list of metrics, a list of lists (per output) or a dict by output.
+            loss_weights: a list or dict of scalar weights for the per-output losses.
+            sample_weight_mode: None or ``"temporal"`` (per-timestep weights; accepted
+                for compatibility: weights of shape (batch, time) always work).
+            weighted_metrics: metrics that take ``sample_weight`` into account.
+            target_tensors: fixed targets used when ``fit``/``evaluate`` get no ``y``.
+            run_eagerly: run the steps without ``jax.jit`` (for debugging).
+            steps_per_execution: batches run in one compiled call (a ``lax.scan``).
+            jit_compile: False also runs eagerly.
+        """
+        if sample_weight_mode not in (None, "temporal") and not isinstance(
+                sample_weight_mode, (dict, list)):
+            raise ValueError(f"sample_weight_mode must be None or 'temporal', received "
+                             f"{sample_weight_mode!r}.")
+        self.optimizer = optimizers_mod.get(optimizer)
+        if self.optimizer is None:
+            raise ValueError(f"Could not interpret optimizer {optimizer!r}.")
+        self.loss = loss
+        self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
+        self._steps_per_execution = _check_positive_int(steps_per_execution,
+                                                        "steps_per_execution")
+        self.run_eagerly = bool(run_eagerly) or jit_compile is False
+        self.sample_weight_mode = sample_weight_mode
+        self._compiled_loss = None
+        self._compiled_metrics = None
+        self._jit_cache: dict = {}
+        self._trace_counts = collections.Counter()
+        self._rng = lrandom.next_key()
+        self._target_tensors = target_tensors
+        self.compiled = True
+        self.stop_training = False
+        self.history = None
+        if self.built:
+            self._build_compile_structures()
+
+    def _output_names(self, y_pred_example=None) -> list[str]:
+        names = getattr(self, "output_names", None)
+        if names is None or not self.built:
+            if y_pred_example is None:
+                return None
+            n = len(y_pred_example) if isinstance(y_pred_example, (list, tuple, dict)) else 1
+            if isinstance(y_pred_example, dict):
+                return sorted(y_pred_example)
+            return [f"output_{i + 1}" for i in range(n)] if n > 1 else ["output"]
+        return list(names)
+
+    def _build_compile_structures(self, y_pred_example=None) -> None:
+        if self._compiled_loss is not None:
+            return
+        try:
+            names = self._output_names(y_pred_example)
+        except (AttributeError, TypeError):
+            names = None
+        if names is None:
+            return
+        loss, loss_weights, metrics, weighted = self._compile_args
+        self._compiled_loss = CompiledLoss(loss, loss_weights, names)
+        self._compiled_metrics = CompiledMetrics(metrics, weighted, names)
+        self._loss_tracker = Mean(name="loss")
+        self._output_loss_trackers = [Mean(name=n) for n in self._compiled_loss.log_names]
+        self._steps = StepBuilder(self)
+
+    def _require_compiled(self, what: str) -> None:
+        if not getattr(self, "compiled", False):
+            raise RuntimeError(f"You must call `compile()` before calling `{what}()`.")
+
+    # -- state ----------------------------------------------------------------
+    def _fresh_metrics_state(self) -> dict:
+        return {"loss": self._loss_tracker.stateless_reset_state(),
+                "outputs": [t.stateless_reset_state() for t in self._output_loss_trackers],
+                "compiled": self._compiled_metrics.reset()}
+
+    def _initial_state(self, with_optimizer: bool) -> dict:
+        if with_optimizer and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+        self._constraints = [getattr(v, "constraint", None) for v in self.trainable_variables]
+        return {"trainable": [v.value for v in self.trainable_variables],
+                "non_trainable": [v.value for v in self.non_trainable_variables],
+                "optimizer": self.optimizer.state if with_optimizer else None,
+                "metrics": self._fresh_metrics_state(),
+                "rng": self._rng}
+
+    def _write_back(self, state: dict, keep_going: bool) -> dict:
+        """Writes state into Variables; returns a state safe to donate to the next step."""
+        for var, value in zip(self.trainable_variables, state["trainable"]):
+            var._value = value
+        for var, value in zip(self.non_trainable_variables, state["non_trainable"]):
+            var._value = value
+        if state["optimizer"] is not None:
+            self.optimizer.state = state["optimizer"]
+        self._rng = state["rng"]
+        if not keep_going:
+            return state
+        # The next compiled call donates its input buffers: give it copies, so the
+        # arrays now held by Variables stay valid for callbacks.
+        copy = jax.tree_util.tree_map(jnp.copy, {k: state[k] for k in (
+            "trainable", "non_trainable", "optimizer")})
+        return dict(state, **copy)
+
+    # -- compiled functions ---------------------------------------------------
+    def _function(self, kind: str):
+        fn = self._jit_cache.get(kind)
+        if fn is not None:
+            return fn
+        steps = self._steps
+        if kind == "train_indexed":
+            fn = steps.indexed(steps.train_batch)
+        elif kind == "test_indexed":
+            fn = steps.indexed(steps.test_batch)
+        elif kind == "predict_indexed":
+            fn = steps.indexed_predict()
+        else:
+            fn = {"train_batch": steps.train_batch, "test_batch": steps.test_batch,
+                  "predict_batch": steps.predict_batch, "results": steps.results}[kind]
+        if not self.run_eagerly:
+            static = ("batch_size", "n_steps") if kind.endswith("indexed") else ()
+            donate = (0,) if kind.startswith("train") else ()
+            fn = jax.jit(fn, static_argnames=static, donate_argnums=donate)
+        self._jit_cache[kind] = fn
+        return fn
+
+    def _logs(self, metrics_state) -> dict:
+        values = self._function("results")(metrics_state)
+        return {k: _to_python(v) for k, v in zip(self._steps.log_names(), values)}
+
+    # -- data -----------------------------------------------------------------
+    def _prepare(self, x, y, sample_weight, class_weight, what: str):
+        """Returns ArrayData (in memory) or StreamData for one call."""
+        if x is None:
+            raise ValueError(f"`{what}` needs input data `x`, received None.")
+        if y is None and self._target_tensors is not None and what != "predict":
+            y = self._target_tensors
+        if data_mod.is_in_memory(x):
+            xs = data_mod.structure_inputs(self, x)
+            self._check_input_arrays(xs)
+            names = self._compiled_loss.output_names if self._compiled_loss else None
+            ys = data_mod.structure_targets(names, y) if (y is not None and names) else (
+                None if y is None else [data_mod._to_numpy(y, "y")])
+            sws = None
+            if sample_weight is not None:
+                sws = self._structure_sample_weight(sample_weight, names or ["output"])
+            if class_weight is not None:
+                sws = self._apply_class_weight(class_weight, ys, sws)
+            return data_mod.ArrayData(xs, ys, sws)
+        if y is not None or sample_weight is not None:
+            raise ValueError(f"`y` and `sample_weight` must not be given to `{what}` when `x` is "
+                             f"a generator, iterator or dataset (received x of type "
+                             f"{type(x).__name__}); it yields them itself.")
+        return x
+
+    def _structure_sample_weight(self, sample_weight, names):
+        if isinstance(sample_weight, dict) or (isinstance(sample_weight, (list, tuple)) and
+                                               len(names) > 1):
+            return data_mod.structure_targets(names, sample_weight, "sample_weight")
+        sw = data_mod._to_numpy(sample_weight, "sample_weight")
+        return [sw] * len(names) if len(names) > 1 else [sw]
+
+    def _apply_class_weight(self, class_weight, ys, sws):
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"class_weight must be a dict mapping class index to weight, "
+                            f"received {type(class_weight).__name__}.")
+        if ys is None or len(ys) != 1:
+            raise ValueError("`class_weight` is only supported for models with a single output "
+                             "and needs targets `y`.")
+        y = np.asarray(ys[0])
+        classes = (np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1
+                   else y.reshape(y.shape[0], -1)[:, 0]).astype("int64")
+        missing = sorted(set(np.unique(classes).tolist()) - set(int(k) for k in class_weight))
+        if missing:
+            raise ValueError(f"class_weight has no weight for class {missing[0]}; it gives "
+                             f"weights for classes {sorted(class_weight)}.")
+        table = np.zeros(max(int(k) for k in class_weight) + 1, "float32")
+        for k, w in class_weight.items():
+            table[int(k)] = w
+        weights = table[classes]
+        if sws is not None and sws[0] is not None:
+            weights = weights * np.asarray(sws[0], "float32")
+        return [weights]
+
+    def _check_input_arrays(self, xs) -> None:
+        inputs = getattr(self, "inputs", None)
+        if not inputs or not isinstance(xs, list):
+            return
+        for t, name, arr in zip(inputs, self.input_names, xs):
+            shape = tuple(arr.shape)
+            want = t.shape
+            if len(shape) == len(want) - 1 and want[-1] == 1:
+                continue
+            if len(shape) == len(want) + 1 and shape[-1] == 1:
+                continue
+            if len(shape) != len(want) or any(w is not None and w != s
+                                              for w, s in zip(want[1:], shape[1:])):
+                raise ValueError(f"Input '{name}' of model '{self.name}' is incompatible: "
+                                 f"expected shape {want}, received data of shape {shape}.")
+
+    def _build_from_first_batch(self, x, y) -> None:
+        """Builds an unbuilt (subclassed) model and the metrics from one batch's shapes."""
+        if not self.built:
+            self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], x))
+        if self._compiled_loss is None:
+            example = self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], x))
+            self._build_compile_structures(example)
+        if not self._compiled_metrics.built:
+            spec = jax.eval_shape(
+                lambda t, nt, xx: self._steps._forward(t, nt, xx, False, None)[0],
+                [v.value for v in self.trainable_variables],
+                [v.value for v in self.non_trainable_variables],
+                jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(
+                    (1,) + tuple(np.shape(a))[1:], jnp.asarray(a[:1]).dtype), x))
+            ys = None if y is None else [None if a is None else jax.ShapeDtypeStruct(
+                (1,) + tuple(a.shape)[1:], jnp.asarray(a[:1]).dtype) for a in y]
+            self._compiled_metrics.build(ys, spec, self._compiled_loss)
+
+    # -- fit ------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains the model for ``epochs`` epochs; returns a ``History``.
+
+        Arguments and defaults are Keras's: ``batch_size`` 32 for arrays, the last
+        partial batch kept, ``validation_split`` taken from the end before
+        shuffling, ``shuffle`` True/False/``"batch"``.
+        """
+        from lamina.callbacks import CallbackList
+
+        self._require_compiled("fit")
+        verbose = _verbose(verbose)
+        batch_size = _check_positive_int(batch_size, "batch_size")
+        epochs = _check_positive_int(epochs, "epochs")
+        steps_per_epoch = _check_positive_int(steps_per_epoch, "steps_per_epoch")
+        if shuffle not in (True, False, "batch"):
+            raise ValueError(f"`shuffle` must be True, False or 'batch', received {shuffle!r}.")
+        if isinstance(validation_freq, int):
+            val_epochs = None
+            if validation_freq < 1:
+                raise ValueError(f"validation_freq must be >= 1, received {validation_freq}.")
+        else:
+            val_epochs = set(int(e) for e in validation_freq)
+        self._build_compile_structures()
+        train = self._prepare(x, y, sample_weight, class_weight, "fit")
+        val = None
+        if validation_split and validation_data is not None:
+            warnings.warn("Both validation_split and validation_data were given; "
+                          "validation_data is used.")
+        if validation_data is not None:
+            val = self._prepare_validation(validation_data)
+        elif validation_split:
+            if not isinstance(train, data_mod.ArrayData):
+                raise ValueError("validation_split is only supported for array inputs, not for "
+                                 f"{type(x).__name__}.")
+            train, val = train.split(validation_split)
+        in_memory = isinstance(train, data_mod.ArrayData)
+        if in_memory:
+            batch_size = batch_size or 32
+            self._build_from_first_batch(*train.tree()[:2])
+            steps = -(-train.num_samples // batch_size)
+            if steps_per_epoch:
+                steps = min(steps, steps_per_epoch)
+        else:
+            if batch_size is not None:
+                raise ValueError("Do not pass `batch_size` with a generator or dataset: it "
+                                 "yields batches itself.")
+            stream = data_mod.StreamData(train, steps_per_epoch)
+            steps = len(stream)
+        callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                     model=self, verbose=verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        state = self._initial_state(with_optimizer=True)
+        callback_list.on_train_begin()
+        device_data = jax.device_put(train.tree()) if in_memory else None
+        rng = lrandom.numpy_rng()
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            state["metrics"] = self._fresh_metrics_state()
+            callback_list.on_epoch_begin(epoch)
+            if in_memory:
+                state = self._run_indexed_epoch("train_indexed", state, device_data,
+                                                train.num_samples, batch_size, steps, shuffle,
+                                                rng, callback_list, "train")
+            else:
+                state = self._run_stream_epoch("train_batch", state, stream, callback_list,
+                                               "train", class_weight)
+            epoch_logs = self._logs(state["metrics"])
+            state = self._write_back(state, keep_going=True)
+            run_val = val is not None and (
+                (epoch + 1) in val_epochs if val_epochs is not None
+                else (epoch + 1) % validation_freq == 0)
+            if run_val:
+                val_logs = self._evaluate_data(val, validation_batch_size or batch_size or 32,
+                                               validation_steps, None, state)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        self._write_back(state, keep_going=False)
+        callback_list.on_train_end(logs=epoch_logs)
+        return self.history
+
+    def _prepare_validation(self, validation_data):
+        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and (
+                data_mod.is_in_memory(validation_data[0])):
+            vx, vy = validation_data[0], validation_data[1]
+            vsw = validation_data[2] if len(validation_data) == 3 else None
+            return self._prepare(vx, vy, vsw, None, "fit (validation_data)")
+        if isinstance(validation_data, (list, tuple)) and data_mod.is_in_memory(
+                validation_data):
+            raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight), "
+                             f"received a {type(validation_data).__name__} of "
+                             f"{len(validation_data)} arrays.")
+        return validation_data
+
+    def _epoch_order(self, n: int, batch_size: int, shuffle, rng) -> np.ndarray:
+        if shuffle is True:
+            return rng.permutation(n).astype("int32")
+        if shuffle == "batch":
+            starts = rng.permutation(-(-n // batch_size)) * batch_size
+            return np.concatenate([np.arange(s, min(s + batch_size, n))
+                                   for s in starts]).astype("int32")
+        return np.arange(n, dtype="int32")
+
+    def _run_indexed_epoch(self, kind, state, device_data, n, batch_size, steps, shuffle, rng,
+                           callback_list, mode):
+        fn = self._function(kind)
+        order = self._epoch_order(n, batch_size, shuffle, rng)
+        if shuffle == "batch":
+            # Batches are contiguous runs of the order; the partial one may sit anywhere,
+            # so run this epoch batch by batch with each batch's own size.
+            plan = []
+            start = 0
+            while start < n and len(plan) < steps:
+                size = min(batch_size, n - start)
+                plan.append((start, size, 1))
+                start += size
+        else:
+            plan = _plan(n, batch_size, steps, self._steps_per_execution)
+        perm = jnp.asarray(order)
+        step = 0
+        needs_logs = callback_list.needs_batch_logs
+        for start, size, count in plan:
+            for k in range(count):
+                getattr(callback_list, f"on_{mode}_batch_begin")(step + k)
+            state = fn(state, device_data, perm, start, batch_size=size, n_steps=count)
+            step += count
+            logs = LazyLogs(lambda s=state["metrics"]: self._logs(s)) if needs_logs else {}
+            getattr(callback_list, f"on_{mode}_batch_end")(step - 1, logs)
+            if self.stop_training:
+                break
+        return state
+
+    def _run_stream_epoch(self, kind, state, stream, callback_list, mode, class_weight=None):
+        fn = self._function(kind)
+        needs_logs = callback_list.needs_batch_logs
+        for step, (bx, by, bsw) in enumerate(stream.epoch()):
+            getattr(callback_list, f"on_{mode}_batch_begin")(step)
+            xs = data_mod.structure_inputs(self, bx)
+            if self._compiled_loss is None or not self._compiled_metrics.built:
+                self._build_from_first_batch(xs, None)
+                self._build_compile_structures()
+            names = self._compiled_loss.output_names
+            ys = data_mod.structure_targets(names, by) if by is not None else None
+            if ys is not None and not self._compiled_metrics.built:
+                self._build_from_first_batch(xs, ys)
+            sws = self._structure_sample_weight(bsw, names) if bsw is not None else None
+            if class_weight is not None:
+                sws = self._apply_class_weight(class_weight, ys, sws)
+            if step == 0 and mode == "train" and not self.optimizer.built:
+                state = self._initial_state(with_optimizer=True)
+            state = fn(state, xs, ys, sws)
+            logs = LazyLogs(lambda s=state["metrics"]: self._logs(s)) if needs_logs else {}
+            getattr(callback_list, f"on_{mode}_batch_end")(step, logs)
+            if self.stop_training:
+                break
+        return state
+
+    # -- evaluate -------------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Returns the loss and metric values in test mode (a list, or a dict).
+
+        A single-output model with no metrics returns a scalar loss, as Keras.
+        """
+        if kwargs:
+            raise ValueError(f"Unrecognized arguments to evaluate: {sorted(kwargs)}.")
+        self._require_compiled("evaluate")
+        batch_size = _check_positive_int(batch_size, "batch_size")
+        steps = _check_positive_int(steps, "steps")
+        verbose = _verbose(verbose)
+        self._build_compile_structures()
+        data = self._prepare(x, y, sample_weight, None, "evaluate")
+        from lamina.callbacks import CallbackList
+
+        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                     verbose=verbose, epochs=1, steps=steps)
+        logs = self._evaluate_data(data, batch_size or 32, steps, callback_list, None)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_data(self, data, batch_size, steps, callback_list, train_state) -> dict:
+        from lamina.callbacks import CallbackList
+
+        callback_list = callback_list or CallbackList(None, model=self, verbose=0)
+        if isinstance(data, data_mod.ArrayData):
+            self._build_from_first_batch(*data.tree()[:2])
+        state = train_state if train_state is not None else self._initial_state(False)
+        state = dict(state, metrics=self._fresh_metrics_state())
+        callback_list.on_test_begin()
+        if isinstance(data, data_mod.ArrayData):
+            n = data.num_samples
+            total = -(-n // batch_size)
+            state = self._run_indexed_epoch("test_indexed", state, jax.device_put(data.tree()),
+                                            n, batch_size, min(total, steps or total), False,
+                                            None, callback_list, "test")
+        else:
+            state = self._run_stream_epoch("test_batch", state,
+                                           data_mod.StreamData(data, steps), callback_list,
+                                           "test")
+        logs = self._logs(state["metrics"])
+        callback_list.on_test_end(logs)
+        return logs
+
+    # -- predict --------------------------------------------------------------
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Generates output predictions: an array, a list or a dict like the outputs."""
+        from lamina.callbacks import CallbackList
+
+        batch_size = _check_positive_int(batch_size, "batch_size") or 32
+        steps = _check_positive_int(steps, "steps")
+        verbose = _verbose(verbose)
+        if not getattr(self, "_jit_cache", None):
+            self._jit_cache, self._trace_counts = {}, collections.Counter()
+        self._steps = getattr(self, "_steps", None) or StepBuilder(self)
+        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                     verbose=verbose, epochs=1, steps=steps)
+        if data_mod.is_in_memory(x):
+            xs = data_mod.structure_inputs(self, x)
+            self._check_input_arrays(xs)
+            data = data_mod.ArrayData(xs)
+            if not self.built:
+                self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], xs))
+            state = {"trainable": [v.value for v in self.trainable_variables],
+                     "non_trainable": [v.value for v in self.non_trainable_variables]}
+            callback_list.on_predict_begin()
+            n = data.num_samples
+            total = -(-n // batch_size)
+            plan = _plan(n, batch_size, min(total, steps or total), self._steps_per_execution_or1)
+            fn = self._function("predict_indexed")
+            device_x = jax.device_put((xs,))
+            perm = jnp.arange(n, dtype=jnp.int32)
+            chunks, step = [], 0
+            for start, size, count in plan:
+                callback_list.on_predict_batch_begin(step)
+                out = fn(state, device_x, perm, start, batch_size=size, n_steps=count)
+                chunks.append(out)
+                step += count
+                callback_list.on_predict_batch_end(step - 1, {"outputs": out})
+        else:
+            fn = self._function("predict_batch")
+            callback_list.on_predict_begin()
+            chunks, state = [], None
+            for step, (bx, _, _) in enumerate(data_mod.StreamData(x, steps).epoch()):
+                xs = data_mod.structure_inputs(self, bx)
+                if not self.built:
+                    self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], xs))
+                if state is None:
+                    state = {"trainable": [v.value for v in self.trainable_variables],
+                             "non_trainable": [v.value for v in self.non_trainable_variables]}
+                callback_list.on_predict_batch_begin(step)
+                out = fn(state, xs)
+                chunks.append(out)
+                callback_list.on_predict_batch_end(step, {"outputs": out})
+        callback_list.on_predict_end()
+        if not chunks:
+            raise ValueError("predict received no data batches.")
+        return jax.tree_util.tree_map(lambda *a: np.concatenate([np.asarray(c) for c in a]),
+                                      *chunks)
+
+    @property
+    def _steps_per_execution_or1(self) -> int:
+        return getattr(self, "_steps_per_execution", None) or 1
+
+    # -- single batches -------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """Runs one gradient update on one batch; returns the batch's loss and metrics."""
+        self._require_compiled("train_on_batch")
+        self._build_compile_structures()
+        data = self._prepare(x, y, sample_weight, class_weight, "train_on_batch")
+        self._build_from_first_batch(*data.tree()[:2])
+        state = self._initial_state(with_optimizer=True)
+        state = self._function("train_batch")(state, *data.tree())
+        logs = self._logs(state["metrics"])
+        self._write_back(state, keep_going=False)
+        return _format_logs(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Evaluates one batch; returns its loss and metrics."""
+        self._require_compiled("test_on_batch")
+        self._build_compile_structures()
+        data = self._prepare(x, y, sample_weight, None, "test_on_batch")
+        self._build_from_first_batch(*data.tree()[:2])
+        state = self._initial_state(with_optimizer=False)
+        state = self._function("test_batch")(state, *data.tree())
+        return _format_logs(self._logs(state["metrics"]), return_dict)
+
+    def predict_on_batch(self, x):
+        """Predictions for one batch of inputs."""
+        return self.predict(x, batch_size=max(int(np.shape(jax.tree_util.tree_leaves(
+            data_mod._map_numpy(x, "x"))[0])[0]), 1), verbose=0)
+
+    # -- metrics --------------------------------------------------------------
+    @property
+    def metrics_names(self) -> list[str]:
+        if getattr(self, "_compiled_loss", None) is None:
+            return []
+        names = ["loss"] + list(self._compiled_loss.log_names)
+        if self._compiled_metrics.built:
+            names += self._compiled_metrics.log_names
+        return names
+
+    @property
+    def metrics(self) -> list:
+        if getattr(self, "_compiled_loss", None) is None:
+            return []
+        return [self._loss_tracker, *self._output_loss_trackers,
+                *[e[1] for e in self._compiled_metrics.entries]]
+
+
+def _plan(n: int, batch_size: int, steps: int, per_execution: int) -> list[tuple[int, int, int]]:
+    """``(start, batch_size, n_steps)`` calls covering ``steps`` batches of ``n`` samples."""
+    full = min(n // batch_size, steps)
+    plan, start = [], 0
+    groups, rest = divmod(full, per_execution)
+    for _ in range(groups):
+        plan.append((start, batch_size, per_execution))
+        start += batch_size * per_execution
+    for _ in range(rest):
+        plan.append((start, batch_size, 1))
+        start += batch_size
+    if full < steps and start < n:
+        plan.append((start, n - start, 1))
+    return plan
+
+
+def _to_python(value):
+    arr = np.asarray(value)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _format_logs(logs: dict, return_dict: bool):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
