@@ -78,7 +78,8 @@ class BatchLogs(Mapping):
 
 
 def _batch_logs(logs: Mapping | None) -> Mapping:
-    if not logs:
+    # No truth test: the length of a lazy Mapping may already cost a device sync.
+    if logs is None or (isinstance(logs, dict) and not logs):
         return {}
     if isinstance(logs, BatchLogs):
         return logs

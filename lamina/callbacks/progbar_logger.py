@@ -101,11 +101,11 @@ class ProgbarLogger(Callback):
         self.seen = batch + 1
         if self.verbose == 1:
             # The Mapping itself goes to the bar, which reads it only when drawing.
-            self.progbar.update(self.seen, logs or None, finalize=False)
+            self.progbar.update(self.seen, logs, finalize=False)
 
     def _finalize_progbar(self, logs: dict | None) -> None:
         self._maybe_init_progbar()
         if self.target is None:
             self.target = self.seen
             self.progbar.target = self.target
-        self.progbar.update(self.target, dict(logs or {}), finalize=True)
+        self.progbar.update(self.target, list((logs or {}).items()), finalize=True)

@@ -121,8 +121,8 @@ class Progbar:
         self._seen_so_far = 0
         self._values: dict[str, list] = {}  # name -> [total, count]
         self._values_order: list[str] = []
-        # Stateful values not read yet: name -> the Mapping to read it from.
-        self._pending: dict[str, Mapping] = {}
+        # The latest Mapping of (all stateful) values, not read yet.
+        self._pending_source: Mapping | None = None
         self._start = _now()
         self._last_update = 0.0
         self._time_after_first_step: float | None = None
@@ -148,6 +148,9 @@ class Progbar:
         """
         if finalize is None:
             finalize = False if self.target is None else current >= self.target
+        if values is not None:
+            # Newer values replace any not read yet.
+            self._pending_source = None
         self._record(current, values, finalize)
         self._seen_so_far = current
         now = _now()
@@ -174,23 +177,21 @@ class Progbar:
     # ---- internals ----------------------------------------------------------------
 
     def _record(self, current: int, values, finalize: bool) -> None:
-        if not values:
+        if values is None:
             return
-        lazy = isinstance(values, Mapping)
-        pairs = ((k, None) for k in values) if lazy else values
-        for name, value in pairs:
+        if isinstance(values, Mapping):
+            if self.stateless_metrics is not None and not self.stateless_metrics:
+                # Every metric is shown as given: keep the Mapping and read it (even
+                # its keys, which may cost a device sync) only if a line is drawn.
+                self._pending_source = values
+                return
+            values = list(values.items())
+        for name, value in values:
             if name not in self._values_order:
                 self._values_order.append(name)
             if not self._is_stateless(name):
-                if lazy:
-                    self._pending[name] = values
-                else:
-                    self._pending.pop(name, None)
-                    self._values[name] = [value, 1]
+                self._values[name] = [value, 1]
                 continue
-            if lazy:
-                value = values[name]
-            self._pending.pop(name, None)
             if finalize:
                 # The final value is already an aggregate over the whole run.
                 self._values[name] = [value, 1]
@@ -204,9 +205,9 @@ class Progbar:
                     self._values[name] = [value * steps, steps]
 
     def _resolve_pending(self) -> None:
-        for name, source in self._pending.items():
-            self._values[name] = [source[name], 1]
-        self._pending.clear()
+        source, self._pending_source = self._pending_source, None
+        if source is not None:
+            self._record(self._seen_so_far, list(source.items()), finalize=False)
 
     def _metrics_text(self, signed: bool) -> str:
         return "".join(f" - {name}: {_format_value(*self._values[name], signed)}"
