@@ -23,7 +23,7 @@ SCHEDULES = {
     "cosine_restarts_tmul1": lambda m: m.CosineDecayRestarts(0.1, 2, t_mul=1.0, m_mul=0.5,
                                                              alpha=0.05),
 }
-STEPS = np.arange(0, 16, dtype=np.int32)
+STEPS = np.array([0, 1, 2, 3, 4, 5, 7, 9, 12, 15], dtype=np.int32)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
