@@ -2,7 +2,16 @@
 
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.callback_list import CallbackList
+from lamina.callbacks.csv_logger import CSVLogger
+from lamina.callbacks.early_stopping import EarlyStopping
 from lamina.callbacks.history import History
+from lamina.callbacks.lambda_callback import LambdaCallback
+from lamina.callbacks.learning_rate_scheduler import LearningRateScheduler
 from lamina.callbacks.progbar_logger import ProgbarLogger
+from lamina.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from lamina.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger"]
+__all__ = [
+    "Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
+    "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN",
+]
