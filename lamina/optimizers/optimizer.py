@@ -129,6 +129,7 @@ class Optimizer(KerasStateMixin):
         self._exclude_pattern = None
         self._decay_mask: list[bool] | None = None
         self._overwrite_mask: list[bool] | None = None
+        self._constraints: list | None = None
         self._slot_prefixes: list[str] = []
         self._variable_views: list[StateVariable] | None = None
         self._jitted_apply = None
@@ -300,6 +301,11 @@ class Optimizer(KerasStateMixin):
         if self.use_ema:
             new_params, new_state["average"] = self._moving_average(
                 new_params, state["average"], iteration)
+        # As Keras, the built variables' constraints apply to those that were updated.
+        constraints = self._mask(self._constraints, n, None)
+        for i in active:
+            if constraints[i] is not None:
+                new_params[i] = constraints[i](new_params[i])
         new_state["iteration"] = raw_iteration + 1
         if self._schedule is not None:
             new_state["learning_rate"] = jnp.asarray(self._schedule(raw_iteration + 1),

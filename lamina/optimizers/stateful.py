@@ -39,6 +39,9 @@ class StateVariable(Variable):
         self.autocast = False
         self.aggregation = "only_first_replica"
         self.synchronization = "auto"
+        self.constraint = None
+        self.regularizer = None
+        self.overwrite_with_gradient = False
 
     @property
     def _value(self):
@@ -176,6 +179,7 @@ class KerasStateMixin:
         self._decay_mask = [self._use_weight_decay(v) for v in variables]
         self._overwrite_mask = [bool(getattr(v, "overwrite_with_gradient", False))
                                 for v in variables]
+        self._constraints = [getattr(v, "constraint", None) for v in variables]
         values = [v.value if isinstance(v, Variable) else jnp.asarray(v) for v in variables]
         state = self.init(values)
         state["iteration"] = self._state["iteration"]
@@ -297,9 +301,6 @@ class KerasStateMixin:
             if full[i] is None and not self.use_ema:
                 continue
             var.assign(value)
-            constraint = getattr(var, "constraint", None)
-            if constraint is not None and full[i] is not None:
-                var.assign(constraint(var.value))
         return self.iterations
 
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):

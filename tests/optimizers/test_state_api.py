@@ -188,3 +188,19 @@ def test_held_state_is_copy_on_write_and_scale_loss():
         opt.state = [1, 2]
     paths = [v.path for v in opt.variables]
     assert paths[0] == f"{opt.name}/iteration" and paths[2] == f"{opt.name}/kernel_momentum"
+
+
+def test_constraints_and_overwrite_with_gradient_match_keras():
+    ours, theirs = lo.Adam(0.1, weight_decay=0.1), keras.optimizers.Adam(0.1, weight_decay=0.1)
+    lv, kv = _lamina_vars(), _keras_vars()
+    lv[0].constraint = lambda w: jnp.clip(w, -0.2, 0.2)
+    kv[0].constraint = lambda w: keras.ops.clip(w, -0.2, 0.2)
+    lv[1].overwrite_with_gradient = True
+    kv[1].overwrite_with_gradient = True
+    for s in range(2):
+        ours.apply_gradients(zip(gradients(s), lv))
+        theirs.apply_gradients(zip(gradients(s), kv))
+    for a, b in zip(lv, kv):
+        _close(a.value, b.value)
+    assert float(np.max(np.abs(np.asarray(lv[0].value)))) <= 0.2 + 1e-7
+    _close(lv[1].value, gradients(1)[1])
