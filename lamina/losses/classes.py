@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.losses import functions as F
-from lamina.losses._utils import squeeze_or_expand_to_same_rank
 from lamina.losses.loss import Loss, LossFunctionWrapper
-from lamina.losses.probabilistic import sparse_categorical_crossentropy_and_mask
 
 _RED = "sum_over_batch_size"
 
@@ -220,12 +218,6 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
         self.from_logits = from_logits
         self.ignore_class = ignore_class
         self.axis = axis
-
-    def _call_with_mask(self, y_true, y_pred):
-        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-        return sparse_categorical_crossentropy_and_mask(
-            y_true, y_pred, from_logits=self.from_logits, ignore_class=self.ignore_class,
-            axis=self.axis)
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -30,7 +30,7 @@ from lamina import dtypes
 from lamina.losses._utils import epsilon, squeeze_or_expand_to_same_rank
 from lamina.losses.functions import BUILTIN_FUNCTIONS, FUNCTION_ALIASES
 from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
-from lamina.utils.naming import to_snake_case
+from lamina.utils.naming import to_snake_case, uniquify
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 _MEAN_LIKE = ("sum_over_batch_size", "mean")
@@ -151,7 +151,8 @@ class Loss:
     calling the object weights and reduces them.
 
     Args:
-        name: the loss name; defaults to the snake-cased class name.
+        name: the loss name; defaults to the snake-cased class name, made unique
+            (``"loss"``, ``"loss_1"``, ...).
         reduction: how per-sample losses become the returned value:
             ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
             ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
@@ -162,7 +163,8 @@ class Loss:
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
                  dtype: Any = None):
-        self.name = name or to_snake_case(type(self).__name__)
+        # Unnamed losses get unique names, "loss", "loss_1", ..., from the counter layers use.
+        self.name = name or uniquify(to_snake_case(type(self).__name__))
         self.reduction = standardize_reduction(reduction)
         self._dtype = _compute_dtype(dtype)
 
@@ -258,6 +260,16 @@ class LossFunctionWrapper(Loss):
         """Aligns ranks (a trailing 1 is dropped or added) and returns ``fn``'s per-sample losses."""
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def _call_with_mask(self, y_true, y_pred):
+        # Built-in functions that leave some entries out (sparse cross-entropy's ignore_class,
+        # circle's anchors without positives) expose a variant that also returns that mask,
+        # the counterpart of the Keras mask Keras attaches to their output.
+        with_mask = getattr(self.fn, "_with_mask", None)
+        if with_mask is None:
+            return super()._call_with_mask(y_true, y_pred)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return with_mask(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -8,6 +8,8 @@ are used instead and no clipping happens.
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 
@@ -26,6 +28,15 @@ def _smooth_categorical(y_true, label_smoothing, num_classes):
     if label_smoothing:
         return y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
     return y_true
+
+
+def _warn_single_class(name, y_pred):
+    # One class makes categorical cross-entropy constant; Keras warns with this category.
+    if jnp.ndim(y_pred) >= 1 and jnp.shape(y_pred)[-1] == 1:
+        warnings.warn(
+            f"In loss {name}, expected y_pred.shape to be (batch_size, num_classes) with "
+            f"num_classes > 1. Received: y_pred.shape={jnp.shape(y_pred)}. Consider using "
+            "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=3)
 
 
 def _elementwise_binary_crossentropy(y_true, y_pred, from_logits):
@@ -119,6 +130,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
     if isinstance(axis, bool):
         raise ValueError(f"`axis` must be an int, received axis={axis!r}")
     y_true, y_pred = as_pred_and_true(y_true, y_pred)
+    _warn_single_class("categorical_crossentropy", y_pred)
     if label_smoothing:
         y_true = _smooth_categorical(y_true, label_smoothing,
                                      jnp.asarray(jnp.shape(y_pred)[-1], y_pred.dtype))
@@ -207,6 +219,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha: float = 0.25, gamma: f
     if isinstance(axis, bool):
         raise ValueError(f"`axis` must be an int, received axis={axis!r}")
     y_true, y_pred = as_pred_and_true(y_true, y_pred)
+    _warn_single_class("categorical_focal_crossentropy", y_pred)
     if label_smoothing:
         y_true = _smooth_categorical(y_true, label_smoothing,
                                      jnp.asarray(jnp.shape(y_true)[-1], y_pred.dtype))
@@ -224,6 +237,8 @@ for _fn in (binary_crossentropy, binary_focal_crossentropy, categorical_crossent
             sparse_categorical_crossentropy, categorical_focal_crossentropy):
     _fn._keras_builtin = True
 del _fn
+# Lets LossFunctionWrapper (and so SparseCategoricalCrossentropy) mask ignored labels.
+sparse_categorical_crossentropy._with_mask = sparse_categorical_crossentropy_and_mask
 
 
 def categorical_generalized_cross_entropy(y_true, y_pred, q):
