@@ -46,7 +46,14 @@ def dynamic_display() -> bool:
 def print_msg(message: str, line_break: bool = True) -> None:
     """Writes ``message`` (plus a newline when ``line_break``) to stdout and flushes."""
     stream = sys.stdout
-    stream.write(message + ("\n" if line_break else ""))
+    message = message + ("\n" if line_break else "")
+    try:
+        stream.write(message)
+    except UnicodeEncodeError:
+        # A stream that cannot encode the bar character (e.g. ASCII): degrade, don't fail.
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        message = message.replace(_BAR_CHAR, "=")
+        stream.write(message.encode(encoding, errors="replace").decode(encoding))
     stream.flush()
 
 
