@@ -191,12 +191,14 @@ class Optimizer(KerasStateMixin):
         return optax.GradientTransformationExtraArgs(init, update)
 
     def _init_slots(self, params: list) -> dict:
+        # Variables overwritten by their gradient get no slots (None), as in Keras.
+        skip = self._mask(self._overwrite_mask, len(params), False)
         slots = {}
         for group in self._slot_groups():
             for name in group:
                 fill = self._slot_initial_value(name)
-                slots[name] = [jnp.full(jnp.shape(p), fill, dtype=jnp.asarray(p).dtype)
-                               for p in params]
+                slots[name] = [None if s else jnp.full(jnp.shape(p), fill, dtype=p.dtype)
+                               for p, s in zip(params, skip)]
         return slots
 
     # -- pure API -------------------------------------------------------------------
@@ -210,7 +212,8 @@ class Optimizer(KerasStateMixin):
                  "learning_rate": (self._schedule(0) if self._schedule is not None
                                    else self._state["learning_rate"]).astype(jnp.float32)}
         if self.use_ema:
-            state["average"] = [jnp.zeros_like(p) for p in params]
+            skip = self._mask(self._overwrite_mask, len(params), False)
+            state["average"] = [None if s else jnp.zeros_like(p) for p, s in zip(params, skip)]
         if self.gradient_accumulation_steps:
             state["gradient_accumulator"] = [jnp.zeros_like(p) for p in params]
         state.update(self.update_rule().init(params))
@@ -330,11 +333,15 @@ class Optimizer(KerasStateMixin):
     def _moving_average(self, params: list, averages: list, iteration) -> tuple[list, list]:
         new_avg = []
         for p, avg in zip(params, averages):
+            if avg is None:
+                new_avg.append(None)
+                continue
             momentum = (iteration != 0).astype(p.dtype) * self.ema_momentum
             new_avg.append(momentum * avg + (1 - momentum) * p)
         if self.ema_overwrite_frequency:
             overwrite = (iteration + 1) % self.ema_overwrite_frequency == 0
-            params = [jnp.where(overwrite, a, p) for a, p in zip(new_avg, params)]
+            params = [p if a is None else jnp.where(overwrite, a, p)
+                      for a, p in zip(new_avg, params)]
         return params, new_avg
 
     # -- config -----------------------------------------------------------------------

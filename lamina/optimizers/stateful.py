@@ -79,20 +79,22 @@ class KerasStateMixin:
             # A state made by ``init`` on bare arrays: Keras names such slots "variable_<slot>".
             prefixes = ["variable"] * count
 
-        def per_param(key, slot):
-            for i, prefix in enumerate(prefixes):
-                yield ((key, i) if slot is None else (key, slot, i),
-                       f"{prefix}_{slot or key}", f"{self.name}/{prefix}_{slot or key}")
+        def add(key, suffix, prefix):
+            # None marks a slot Keras does not create (variables overwritten by their gradient).
+            node = state
+            for k in key:
+                node = node[k]
+            if node is not None:
+                out.append((key, f"{prefix}_{suffix}", f"{self.name}/{prefix}_{suffix}"))
 
-        if "average" in state:
-            out.extend(per_param("average", None))
-        if "gradient_accumulator" in state:
-            out.extend(per_param("gradient_accumulator", None))
+        for key in ("average", "gradient_accumulator"):
+            if key in state:
+                for i, prefix in enumerate(prefixes):
+                    add((key, i), key, prefix)
         for group in self._slot_groups():
             for i, prefix in enumerate(prefixes):
                 for slot in group:
-                    out.append((("slots", slot, i), f"{prefix}_{slot}",
-                                f"{self.name}/{prefix}_{slot}"))
+                    add(("slots", slot, i), slot, prefix)
         for key, path, _ in self._global_slots():
             out.append((("globals", key), path, path))
         return out
@@ -175,7 +177,10 @@ class KerasStateMixin:
         variables = list(variables)
         self._trainable_variables = variables
         self._var_index = {id(v): i for i, v in enumerate(variables)}
-        self._slot_prefixes = [getattr(v, "name", None) or "variable" for v in variables]
+        # Keras names a variable's slots after its path, e.g. "dense_kernel_momentum".
+        self._slot_prefixes = [
+            str(getattr(v, "path", None) or getattr(v, "name", None) or "variable")
+            .replace("/", "_").replace(":", "_") for v in variables]
         self._decay_mask = [self._use_weight_decay(v) for v in variables]
         self._overwrite_mask = [bool(getattr(v, "overwrite_with_gradient", False))
                                 for v in variables]

@@ -191,8 +191,11 @@ def test_held_state_is_copy_on_write_and_scale_loss():
 
 
 def test_constraints_and_overwrite_with_gradient_match_keras():
-    ours, theirs = lo.Adam(0.1, weight_decay=0.1), keras.optimizers.Adam(0.1, weight_decay=0.1)
-    lv, kv = _lamina_vars(), _keras_vars()
+    ours = lo.Adam(0.1, weight_decay=0.1, use_ema=True, name="o")
+    theirs = keras.optimizers.Adam(0.1, weight_decay=0.1, use_ema=True, name="o")
+    lv = [Variable(v, name=n, path=f"dense/{n}") for v, n in zip(initial_values(), NAMES)]
+    with keras.name_scope("dense"):
+        kv = _keras_vars()
     lv[0].constraint = lambda w: jnp.clip(w, -0.2, 0.2)
     kv[0].constraint = lambda w: keras.ops.clip(w, -0.2, 0.2)
     lv[1].overwrite_with_gradient = True
@@ -203,4 +206,9 @@ def test_constraints_and_overwrite_with_gradient_match_keras():
     for a, b in zip(lv, kv):
         _close(a.value, b.value)
     assert float(np.max(np.abs(np.asarray(lv[0].value)))) <= 0.2 + 1e-7
+    # No slots for the overwritten variable; slots named after the variable's path.
+    assert [v.path for v in ours.variables] == [v.path for v in theirs.variables]
+    assert "o/dense_kernel_momentum" in [v.path for v in ours.variables]
+    for a, b in zip(ours.variables, theirs.variables):
+        _close(a.value, b.value)
     _close(lv[1].value, gradients(1)[1])
