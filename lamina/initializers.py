@@ -495,7 +495,7 @@ ALL_OBJECTS_DICT.update({
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
-    "OrthogonalInitializer": Orthogonal,
+    "OrthogonalInitializer": Orthogonal, "uniform": RandomUniform, "normal": RandomNormal,
 })
 
 

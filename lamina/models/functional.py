@@ -59,7 +59,24 @@ def _sort_graph(inputs: list, outputs: list) -> list:
         visit_tensor(t)
     for t in inputs:  # inputs that no output uses still belong to the model
         visit_tensor(t)
-    return order
+    # Depth = longest distance to an output; deeper nodes run first, ties keep the
+    # depth-first finishing order. This is also the order Keras lists layers in.
+    depth = {}
+    for node in reversed(order):
+        d = depth.setdefault(id(node), 0)
+        for parent in node.parent_nodes:
+            depth[id(parent)] = max(depth.get(id(parent), 0), d + 1)
+    return sorted(order, key=lambda n: -depth[id(n)]), depth
+
+
+def _layers_by_depth(nodes: list, depth: dict) -> list:
+    layer_depth, first = {}, {}
+    for i, node in enumerate(nodes):
+        key = id(node.operation)
+        layer_depth[key] = max(layer_depth.get(key, 0), depth[id(node)])
+        first.setdefault(key, (i, node.operation))
+    ranked = sorted(first.values(), key=lambda item: (-layer_depth[id(item[1])], item[0]))
+    return [layer for _, layer in ranked]
 
 
 def _overrides_compute_mask(layer) -> bool:
@@ -99,11 +116,9 @@ class Functional(Model):
         self._outputs_struct = outputs
         self.inputs = flat_inputs
         self.outputs = flatten(outputs)
-        self._nodes = _sort_graph(self.inputs, self.outputs)
-        layers = []
-        for node in self._nodes:
-            if not any(node.operation is x for x in layers):
-                layers.append(node.operation)
+        nodes, depth = _sort_graph(self.inputs, self.outputs)
+        self._nodes = nodes
+        layers = _layers_by_depth(nodes, depth)
         names = [layer.name for layer in layers]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

@@ -67,7 +67,7 @@ def functional_config(model) -> dict:
 
 
 def _is_history(value) -> bool:
-    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+    return (isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[0], str)
             and isinstance(value[1], int) and isinstance(value[2], int))
 
 
@@ -89,7 +89,7 @@ def functional_from_config(cls, config: dict, custom_objects=None):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             layer_name, node_index, tensor_index = value["config"]["keras_history"]
             return outputs[(layer_name, node_index)][tensor_index]
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):
             return [resolve(v) for v in value]
         if isinstance(value, dict):
             return {k: resolve(v) for k, v in value.items()}
@@ -99,7 +99,7 @@ def functional_from_config(cls, config: dict, custom_objects=None):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             layer_name, node_index, _ = value["config"]["keras_history"]
             return (layer_name, node_index) in outputs
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):
             return all(ready(v) for v in value)
         if isinstance(value, dict):
             return all(ready(v) for v in value.values())
