@@ -14,7 +14,7 @@ from lamina.callbacks.progbar_logger import ProgbarLogger
 
 def _to_python(value: Any) -> Any:
     """A log value as a Python float when it is a scalar, else unchanged."""
-    if isinstance(value, float):
+    if type(value) is float:
         return value
     try:
         return float(np.asarray(value))
