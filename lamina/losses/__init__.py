@@ -67,11 +67,15 @@ _CLASSES = (
     CTC,
 )
 
-# Every name `get`/`deserialize` accept, as in Keras 3: class names, function names
-# and the short aliases.
-ALL_OBJECTS = {cls.__name__: cls for cls in _CLASSES}
-ALL_OBJECTS.update(BUILTIN_FUNCTIONS)
-ALL_OBJECTS.update(FUNCTION_ALIASES)
+# Every name `deserialize` accepts: class names, function names and the short aliases.
+_DESERIALIZABLE = {cls.__name__: cls for cls in _CLASSES}
+_DESERIALIZABLE.update(BUILTIN_FUNCTIONS)
+_DESERIALIZABLE.update(FUNCTION_ALIASES)
+# The names `get` resolves: the same as Keras 3, which leaves out the generalized
+# cross-entropy (its config dicts still deserialize).
+ALL_OBJECTS = {k: v for k, v in _DESERIALIZABLE.items()
+               if k not in ("CategoricalGeneralizedCrossEntropy",
+                            "categorical_generalized_cross_entropy")}
 
 
 def serialize(loss) -> Any:
@@ -95,7 +99,7 @@ def deserialize(name, custom_objects: dict | None = None):
             classes, not instances).
         custom_objects: extra name -> class/function mappings.
     """
-    return deserialize_keras_object(name, module_objects=ALL_OBJECTS,
+    return deserialize_keras_object(name, module_objects=_DESERIALIZABLE,
                                     custom_objects=custom_objects)
 
 

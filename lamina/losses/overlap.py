@@ -7,6 +7,11 @@ import jax.numpy as jnp
 from lamina.losses._utils import as_pred_and_true, epsilon
 
 
+def _axis(axis):
+    # Configs read back from JSON hold lists where tuples were written.
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
 def dice(y_true, y_pred, axis=None):
     """Dice loss ``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred))``.
 
@@ -21,6 +26,7 @@ def dice(y_true, y_pred, axis=None):
         makes two empty masks give a loss of 1 instead of NaN.
     """
     y_true, y_pred = as_pred_and_true(y_true, y_pred)
+    axis = _axis(axis)
     intersection = jnp.sum(y_true * y_pred, axis=axis)
     total = jnp.sum(y_true, axis=axis) + jnp.sum(y_pred, axis=axis)
     return 1.0 - 2.0 * intersection / (total + epsilon())
@@ -40,6 +46,7 @@ def tversky(y_true, y_pred, alpha: float = 0.5, beta: float = 0.5, axis=None):
         The loss with ``axis`` reduced away; ``alpha = beta = 0.5`` gives the Dice loss.
     """
     y_true, y_pred = as_pred_and_true(y_true, y_pred)
+    axis = _axis(axis)
     true_pos = jnp.sum(y_true * y_pred, axis=axis)
     false_neg = jnp.sum(y_true * (1.0 - y_pred), axis=axis)
     false_pos = jnp.sum((1.0 - y_true) * y_pred, axis=axis)
