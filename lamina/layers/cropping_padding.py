@@ -78,17 +78,25 @@ class _Cropping(Layer):
     def _crop_pairs(self):
         return self.cropping
 
-    def call(self, inputs):
+    def _check(self, shape) -> None:
         axes = _spatial_axes(self._rank, self.data_format)
-        index = [slice(None)] * inputs.ndim
         for axis, (start, end) in zip(axes, self._crop_pairs()):
-            size = inputs.shape[axis]
-            if size is not None and start + end >= size:
+            if axis < len(shape) and shape[axis] is not None and start + end >= shape[axis]:
                 raise ValueError(
                     f"Layer '{self.name}' ({type(self).__name__}): values in `cropping` must be "
                     f"smaller than the corresponding spatial dimension of the input. Received: "
-                    f"inputs.shape={tuple(inputs.shape)}, cropping={self.cropping}")
-            index[axis] = slice(start, size - end)
+                    f"input shape={tuple(shape)}, cropping={self.cropping}")
+
+    def build(self, input_shape):
+        self._check(tuple(input_shape))
+        self.built = True
+
+    def call(self, inputs):
+        self._check(inputs.shape)
+        index = [slice(None)] * inputs.ndim
+        for axis, (start, end) in zip(_spatial_axes(self._rank, self.data_format),
+                                      self._crop_pairs()):
+            index[axis] = slice(start, inputs.shape[axis] - end)
         return inputs[tuple(index)]
 
 
