@@ -1,0 +1,382 @@
+"""RNN: runs a recurrent cell over the time axis of a sequence with ``jax.lax.scan``.
+
+The cell protocol (as in Keras): a cell is a Layer with a ``state_size``
+attribute (an int, or a list with one size per state) and
+``call(inputs, states, training=None) -> (output, new_states)``, where
+``inputs`` is one timestep ``(batch, features)`` and ``states`` the list of
+previous states. Optional: ``output_size`` and ``get_initial_state(batch_size)``.
+
+Masking follows Keras's JAX backend: at a masked step the states keep their
+previous values; the step's output is the previous first state
+(``zero_output_for_mask=False``) or zeros (``True``). ``unroll=True`` fully
+unrolls the same scan (``lax.scan(unroll=True)``) and, like Keras's unrolled
+loop, a masked step's output is then the previous step's output (zeros before
+the first step), whatever ``zero_output_for_mask`` says.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina.graph import KerasTensor
+from lamina.layers.layer import Layer, _listify, _signature
+from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.state import StatelessScope
+
+
+def _is_nested(x) -> bool:
+    return isinstance(x, (list, tuple))
+
+
+def _leaves(x) -> list:
+    return jax.tree_util.tree_leaves(x)
+
+
+def _where_kept(keep, new, old):
+    """``new`` where the batch entry is kept (``keep``: bool ``(batch,)``), else ``old``."""
+    keep = keep.reshape(keep.shape + (1,) * (new.ndim - 1))
+    return jnp.where(keep, new, old)
+
+
+def prefix_weight_paths(prefix: str, layer) -> None:
+    """Prefixes the paths of ``layer``'s weights with ``prefix/`` (Keras's nested paths)."""
+    for var in layer.weights:
+        var.path = f"{prefix}/{var.path}"
+
+
+def rnn_build_config(layer):
+    """Keras's build config for a sequence layer: ``input_shape`` unless an initial state was given."""
+    shapes = layer._build_shapes
+    if shapes is None:
+        return None
+    if "shapes_dict" in shapes:
+        d = shapes["shapes_dict"]
+        if d.get("initial_state_shape") is None and "sequences_shape" in d:
+            return {"input_shape": _listify(d["sequences_shape"])}
+    return {k: _listify(v) for k, v in shapes.items()}
+
+
+def call_cell(cell, inputs, states, training):
+    """Calls a (possibly user-written) cell on one step; returns ``(output, new_states)``."""
+    kwargs = {}
+    if isinstance(cell, Layer):
+        if _signature(cell).training:
+            kwargs["training"] = training
+        return cell(inputs, states, **kwargs)
+    fn = cell if callable(cell) else cell.call
+    return fn(inputs, states)
+
+
+def _cell_state_size(cell) -> list:
+    size = cell.state_size
+    return list(size) if _is_nested(size) else [size]
+
+
+class RNN(Layer):
+    """Base class for recurrent layers: applies ``cell`` along the time axis.
+
+    Args:
+        cell: an RNN cell (see the module docstring), or a list of cells, which
+            are stacked with ``StackedRNNCells``.
+        return_sequences: return the output of every timestep ``(batch, time, units)``
+            instead of only the last one ``(batch, units)``.
+        return_state: also return the final states: the call returns
+            ``(output, *states)``.
+        go_backwards: process the sequence backwards; with ``return_sequences`` the
+            outputs are in processing order (reversed time).
+        stateful: keep the final states of each batch as the initial states of the
+            next call (the batch size must be fixed); see ``reset_states()``.
+        unroll: unroll the time loop (``lax.scan(unroll=True)``): faster for short
+            sequences, more memory and compile time.
+        zero_output_for_mask: output zeros (instead of the previous state) at masked
+            timesteps.
+
+    Call arguments: ``sequences (batch, time, ...)``, ``initial_state`` (list of
+    arrays, one per state), ``mask`` (bool ``(batch, time)``), ``training``.
+    """
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+        if isinstance(cell, (list, tuple)):
+            from lamina.layers.recurrent.stacked_rnn_cells import StackedRNNCells
+
+            cell = StackedRNNCells(cell)
+        if "call" not in dir(cell):
+            raise ValueError(f"Argument `cell` should have a `call` method. Received: "
+                             f"cell={cell!r}")
+        if "state_size" not in dir(cell):
+            raise ValueError("The RNN cell should have a `state_size` attribute (single "
+                             "integer or list of integers, one integer per RNN state). "
+                             f"Received: cell={cell!r}")
+        super().__init__(**kwargs)
+        state_size = getattr(cell, "state_size", None)
+        if state_size is None or not isinstance(state_size, (list, tuple, int)):
+            raise ValueError("state_size must be an integer, or a list/tuple of integers (one "
+                             f"for each state tensor); received {state_size!r}.")
+        self.cell = cell
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+        self.stateful = stateful
+        self.unroll = unroll
+        self.zero_output_for_mask = zero_output_for_mask
+        self.supports_masking = True
+        self.states = None
+        self._state_vars: list = []
+        self._expected_batch_size = None
+        self._compiled_scan = None
+
+    @property
+    def state_size(self) -> list:
+        return _cell_state_size(self.cell)
+
+    # -- weights: stateful states go last, after the cell's (Keras's) weights --------
+    @property
+    def weights(self):
+        ws = Layer.weights.fget(self)
+        if not self._state_vars:
+            return ws
+        ids = {id(v) for v in self._state_vars}
+        return [w for w in ws if id(w) not in ids] + list(self._state_vars)
+
+    variables = weights
+
+    def set_weights(self, weights) -> None:
+        """Sets the weights; a stateful layer also accepts Keras's list without its states."""
+        n = len(self._state_vars)
+        if n and len(weights) == len(self.weights) - n:
+            weights = list(weights) + [np.asarray(v.value) for v in self._state_vars]
+        super().set_weights(weights)
+
+    # -- building ---------------------------------------------------------------
+    def build(self, sequences_shape, initial_state_shape=None):
+        if not isinstance(sequences_shape, tuple) or len(sequences_shape) < 3:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects a sequence "
+                             "input of rank >= 3 (batch, timesteps, features), received shape "
+                             f"{sequences_shape}.")
+        step_shape = (sequences_shape[0],) + tuple(sequences_shape[2:])
+        if isinstance(self.cell, Layer) and not self.cell.built:
+            self.cell._maybe_build((KerasTensor(step_shape),), {})
+            prefix_weight_paths(self.name, self.cell)
+        if self.stateful:
+            self._create_state_variables(sequences_shape)
+        self.built = True
+
+    def _create_state_variables(self, sequences_shape) -> None:
+        batch = sequences_shape[0]
+        if batch is None:
+            raise ValueError(f"Layer '{self.name}': when using `stateful=True` in a RNN, the "
+                             "batch size must be static (pass `batch_size=` to Input() or "
+                             f"`batch_shape=`). Found dynamic batch size: sequence.shape="
+                             f"{sequences_shape}")
+        with jax.ensure_compile_time_eval():
+            initial = self.get_initial_state(batch)
+        leaves, treedef = jax.tree_util.tree_flatten(initial)
+        variables = []
+        for value in leaves:
+            value = np.asarray(value)
+            variables.append(self.add_weight(
+                shape=value.shape, initializer=lambda shape, dtype=None, v=value: v.astype(
+                    dtype or v.dtype), dtype=self.variable_dtype, trainable=False,
+                name="rnn_state"))
+        self._state_vars = variables
+        self.states = jax.tree_util.tree_unflatten(treedef, variables)
+        self._expected_batch_size = batch
+
+    def get_build_config(self):
+        return rnn_build_config(self)
+
+    def get_initial_state(self, batch_size):
+        """The states at the start of a sequence: the cell's, or zeros for each state size."""
+        fn = getattr(self.cell, "get_initial_state", None)
+        if fn is not None:
+            init = fn(batch_size=batch_size)
+            return list(init) if _is_nested(init) else [init]
+        dtype = getattr(self.cell, "compute_dtype", self.compute_dtype)
+        return [jnp.zeros((batch_size, d), dtype) for d in self.state_size]
+
+    def reset_states(self) -> None:
+        """Resets the states of a stateful layer to zeros."""
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        for var in self._state_vars:
+            var.assign(jnp.zeros(var.shape, var.dtype))
+
+    # -- running ----------------------------------------------------------------
+    def _initial_states(self, sequences, initial_state):
+        batch = sequences.shape[0]
+        if self.stateful and self._expected_batch_size is not None and (
+                batch != self._expected_batch_size):
+            raise ValueError(f"Layer '{self.name}': if an RNN is stateful, the batch size of the "
+                             "input sequences must be the same as the batch size of the "
+                             f"initial state.\n- Expected batch size: "
+                             f"{self._expected_batch_size}\n- Received batch size: {batch}")
+        template = self.get_initial_state(batch)
+        if initial_state is None:
+            if self.stateful and self._state_vars:
+                values = [v.value for v in self._state_vars]
+                return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template),
+                                                    values)
+            states = template
+        else:
+            given = _leaves(initial_state)
+            treedef = jax.tree_util.tree_structure(template)
+            if len(given) != treedef.num_leaves:
+                raise ValueError(f"Layer '{self.name}' expects {treedef.num_leaves} initial "
+                                 f"state tensor(s) (state_size={self.state_size}), received "
+                                 f"{len(given)}.")
+            for g, t in zip(given, _leaves(template)):
+                if tuple(g.shape) != tuple(t.shape):
+                    raise ValueError(f"Layer '{self.name}': an initial state has shape "
+                                     f"{tuple(g.shape)}, expected {tuple(t.shape)}.")
+            states = jax.tree_util.tree_unflatten(treedef, given)
+        dtype = self.compute_dtype
+        return jax.tree_util.tree_map(lambda s: jnp.asarray(s).astype(dtype), states)
+
+    def _dropout_masks(self, sequences, training):
+        """This call's dropout masks for a built-in cell (None for other cells)."""
+        make_masks = getattr(self.cell, "_make_dropout_masks", None)
+        if make_masks is None:
+            return None
+        return make_masks(sequences.shape[0], sequences.shape[-1], sequences.dtype, training,
+                          f"{self.name}/{self.cell.name}")
+
+    def _step_fn(self, sequences_tm, masks, training):
+        """``(xs, step)``: the scanned inputs and ``step(x_t, states) -> (out, states)``."""
+        cell = self.cell
+        if not getattr(cell, "_jit_safe", False):
+            return sequences_tm, lambda x, s: call_cell(cell, x, s, training)
+        if hasattr(cell, "_input_projection"):
+            # The input half of every step in one matmul, outside the loop.
+            xs = cell._input_projection(sequences_tm, masks)
+            return xs, lambda x, s: cell._recurrent_step(x, s, masks)
+        return sequences_tm, lambda x, s: cell._step(x, s, masks)
+
+    def _scan(self, sequences, states, mask, masks, training, flags):
+        """Runs the cell over time; returns ``(last_output, outputs or None, final_states)``."""
+        return_sequences, go_backwards, unroll, zero_output_for_mask = flags
+        seq_tm = jnp.swapaxes(sequences, 0, 1)
+        xs, cell_step = self._step_fn(seq_tm, masks, training)
+        treedef = jax.tree_util.tree_structure(states)
+
+        def step(x, s):
+            out, new = cell_step(x, s)
+            new_leaves = _leaves(new)
+            if len(new_leaves) != treedef.num_leaves:
+                raise ValueError(f"The cell of layer '{self.name}' returned {len(new_leaves)} "
+                                 f"state tensor(s), expected {treedef.num_leaves}.")
+            return out, jax.tree_util.tree_unflatten(treedef, new_leaves)
+
+        first_x = jax.tree_util.tree_map(lambda a: a[0], xs)
+        out_spec = jax.eval_shape(lambda x, s: step(x, s)[0], first_x, states)
+        zero_out = jnp.zeros(out_spec.shape, out_spec.dtype)
+        # The previous output rides in the carry when it is needed: for the last output
+        # (no return_sequences) and for Keras's unrolled masking rule.
+        carry_last = (not return_sequences) or (unroll and mask is not None)
+        mask_tm = None if mask is None else jnp.swapaxes(mask.astype(bool), 0, 1)
+
+        def body(carry, inp):
+            s, last = carry
+            x, m = inp if mask_tm is not None else (inp, None)
+            out, new = step(x, s)
+            if m is not None:
+                if unroll:
+                    out = _where_kept(m, out, last)
+                elif zero_output_for_mask:
+                    out = _where_kept(m, out, jnp.zeros_like(out))
+                else:
+                    prev = s[0]
+                    if _is_nested(prev):
+                        prev = _leaves(s[-1])[0]
+                    out = _where_kept(m, out, prev)
+                new = jax.tree_util.tree_map(lambda n, o: _where_kept(m, n, o), new, s)
+            return (new, out if carry_last else last), (out if return_sequences else None)
+
+        scan_xs = xs if mask_tm is None else (xs, mask_tm)
+        (final, last), outs = jax.lax.scan(body, (states, zero_out), scan_xs,
+                                           reverse=go_backwards, unroll=bool(unroll) or 1)
+        if outs is not None:
+            if go_backwards:
+                outs = jnp.flip(outs, axis=0)
+            last = outs[-1]
+            outs = jnp.swapaxes(outs, 0, 1)
+        return last, outs, final
+
+    def _run_scan(self, sequences, states, mask, training):
+        flags = (bool(self.return_sequences), bool(self.go_backwards), bool(self.unroll),
+                 bool(self.zero_output_for_mask))
+        masks = self._dropout_masks(sequences, training)
+        cell_vars = self.cell.weights if isinstance(self.cell, Layer) else []
+        values = [v.value for v in cell_vars]
+        eager = getattr(self.cell, "_jit_safe", False) and not any(
+            isinstance(a, jax.core.Tracer) for a in _leaves((sequences, states, mask, masks,
+                                                             values)))
+        if not eager:
+            return self._scan(sequences, states, mask, masks, training, flags)
+        # Called on concrete arrays (eager use): run the loop as one compiled function,
+        # cached per input shapes, with the cell's weights as arguments.
+        if self._compiled_scan is None:
+            def run(values, sequences, states, mask, masks, flags):
+                with StatelessScope(list(zip(cell_vars, values)), isolated=True):
+                    return self._scan(sequences, states, mask, masks, False, flags)
+
+            self._compiled_scan = jax.jit(run, static_argnums=5)
+        return self._compiled_scan(values, sequences, states, mask, masks, flags)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if _is_nested(sequences) or isinstance(sequences, dict):
+            raise ValueError(f"Layer '{self.name}' expects a single sequence tensor; pass "
+                             "initial states with the `initial_state=` argument.")
+        if mask is not None and (_is_nested(mask) or isinstance(mask, dict)):
+            mask = _leaves(mask)[0] if _leaves(mask) else None
+        if mask is not None and tuple(mask.shape) != tuple(sequences.shape[:2]):
+            raise ValueError(f"Layer '{self.name}': the mask must have shape (batch, timesteps)"
+                             f" = {tuple(sequences.shape[:2])}, received {tuple(mask.shape)}.")
+        states = self._initial_states(sequences, initial_state)
+        last, outputs, final = self._run_scan(sequences, states, mask, training)
+        dtype = self.compute_dtype
+        final = jax.tree_util.tree_map(lambda s: s.astype(dtype), final)
+        if self.stateful:
+            for var, value in zip(self._state_vars, _leaves(final)):
+                var.assign(value)
+        output = (outputs if self.return_sequences else last).astype(dtype)
+        if self.return_state:
+            return (output, *final)
+        return output
+
+    def compute_mask(self, inputs, previous_mask=None):
+        mask = previous_mask
+        if _is_nested(mask):
+            mask = _leaves(mask)[0] if _leaves(mask) else None
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            state_masks = [jax.tree_util.tree_map(lambda _: None, s) if _is_nested(s) else None
+                           for s in self.state_size]
+            return [output_mask] + state_masks
+        return output_mask
+
+    # -- config -----------------------------------------------------------------
+    def _rnn_config(self) -> dict:
+        return {
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self._rnn_config())
+        config["cell"] = serialize_keras_object(self.cell)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        cell = deserialize_keras_object(config.pop("cell"), custom_objects=custom_objects)
+        return cls(cell, **config)
