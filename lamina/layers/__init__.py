@@ -107,3 +107,7 @@ from lamina.layers.regularization import (
     SpatialDropout3D,
 )
 from lamina.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
+
+# isort: split
+# Recurrent layers (names listed in lamina/layers/recurrent/__init__.py's __all__).
+from lamina.layers.recurrent import *  # noqa: F403
