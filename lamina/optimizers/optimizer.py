@@ -35,6 +35,7 @@ import optax
 
 from lamina.optimizers import schedules, transforms
 from lamina.optimizers.stateful import KerasStateMixin, StateVariable
+from lamina.optimizers.subclassing import KerasSubclassingMixin
 from lamina.saving import serialization
 from lamina.utils import naming
 
@@ -46,7 +47,7 @@ def _is_real_number(value) -> bool:
         value, (bool, np.bool_))
 
 
-class Optimizer(KerasStateMixin):
+class Optimizer(KerasStateMixin, KerasSubclassingMixin):
     """Base class of lamina optimizers (``keras.optimizers.Optimizer``).
 
     Args:
@@ -130,6 +131,9 @@ class Optimizer(KerasStateMixin):
         self._decay_mask: list[bool] | None = None
         self._overwrite_mask: list[bool] | None = None
         self._constraints: list | None = None
+        # Variables a Keras-style subclass creates in build() (state key "custom").
+        self._custom_initial: list = []
+        self._custom_views: list[StateVariable] = []
         self._slot_prefixes: list[str] = []
         self._variable_views: list[StateVariable] | None = None
         self._jitted_apply = None
@@ -160,7 +164,9 @@ class Optimizer(KerasStateMixin):
         ``param + delta`` is the new value; ``iteration`` is Keras's
         ``optimizer.iterations`` before the increment.
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement `_update_param`.")
+        raise NotImplementedError(
+            f"{type(self).__name__} must override `update_step(gradient, variable, "
+            "learning_rate)` (Keras style) or `_update_param`.")
 
     # -- optax form ---------------------------------------------------------------
     def update_rule(self) -> optax.GradientTransformationExtraArgs:
@@ -217,6 +223,8 @@ class Optimizer(KerasStateMixin):
         if self.gradient_accumulation_steps:
             state["gradient_accumulator"] = [jnp.zeros_like(p) for p in params]
         state.update(self.update_rule().init(params))
+        if self._custom_initial:
+            state["custom"] = list(self._custom_initial)
         return state
 
     def apply(self, *args, **kwargs):
@@ -272,34 +280,19 @@ class Optimizer(KerasStateMixin):
             g, _ = clip.update(g, clip.init(p))
             p_decayed = self._weight_decay(p, [self._mask(self._decay_mask, n, True)[i]
                                                for i in active], lr)
-            rule_state = {"slots": {k: [v[i] for i in active] for k, v in state["slots"].items()},
-                          "globals": state["globals"]}
-            deltas, rule_state = self.update_rule().update(
-                g, rule_state, p_decayed, learning_rate=lr, iteration=iteration)
-            p_new = optax.apply_updates(p_decayed, deltas)
-            globals_new = rule_state["globals"]
-            slots_new = {k: list(v) for k, v in state["slots"].items()}
+            p_new, parts = self._step_active(g, p_decayed, active, state, lr, iteration)
             if steps:
                 # Off-update calls only accumulate: the step is computed and discarded.
                 p_new = [jnp.where(is_update, a, b) for a, b in zip(p_new, p)]
-                globals_new = jax.tree.map(lambda a, b: jnp.where(is_update, a, b),
-                                           globals_new, state["globals"])
-                for k in slots_new:
-                    for j, i in enumerate(active):
-                        slots_new[k][i] = jnp.where(is_update, rule_state["slots"][k][j],
-                                                    state["slots"][k][i])
+                parts = jax.tree.map(lambda a, b: jnp.where(is_update, a, b), parts,
+                                     {k: state[k] for k in parts})
                 accumulators = list(state["gradient_accumulator"])
                 for j, i in enumerate(active):
                     accumulators[i] = new_acc[j]
                 new_state["gradient_accumulator"] = accumulators
-            else:
-                for k in slots_new:
-                    for j, i in enumerate(active):
-                        slots_new[k][i] = rule_state["slots"][k][j]
             for j, i in enumerate(active):
                 new_params[i] = p_new[j]
-            new_state["slots"] = slots_new
-            new_state["globals"] = globals_new
+            new_state.update(parts)
 
         if self.use_ema:
             new_params, new_state["average"] = self._moving_average(
@@ -314,6 +307,28 @@ class Optimizer(KerasStateMixin):
             new_state["learning_rate"] = jnp.asarray(self._schedule(raw_iteration + 1),
                                                      jnp.float32)
         return new_params, new_state
+
+    def _step_active(self, grads: list, params: list, active: list[int], state: dict, lr,
+                     iteration) -> tuple[list, dict]:
+        """The update of the variables at ``active`` (already clipped and decayed).
+
+        Returns their new values and the new values of the state entries the
+        update writes (``slots``, ``globals`` and, for subclasses, ``custom``).
+        """
+        parts = {k: state[k] for k in ("slots", "globals", "custom") if k in state}
+        if self._uses_update_step():
+            new_params, custom = self._run_update_steps(grads, params, active, state, lr)
+            return new_params, {**parts, "custom": custom}
+        rule_state = {"slots": {k: [v[i] for i in active] for k, v in state["slots"].items()},
+                      "globals": state["globals"]}
+        deltas, rule_state = self.update_rule().update(
+            grads, rule_state, params, learning_rate=lr, iteration=iteration)
+        slots = {k: list(v) for k, v in state["slots"].items()}
+        for k in slots:
+            for j, i in enumerate(active):
+                slots[k][i] = rule_state["slots"][k][j]
+        return (optax.apply_updates(params, deltas),
+                {**parts, "slots": slots, "globals": rule_state["globals"]})
 
     @staticmethod
     def _mask(mask, n: int, default: bool) -> list[bool]:

@@ -97,6 +97,8 @@ class KerasStateMixin:
                     add(("slots", slot, i), slot, prefix)
         for key, path, _ in self._global_slots():
             out.append((("globals", key), path, path))
+        for view in self._custom_views:
+            out.append((view._key, view.name, view.path))
         return out
 
     @staticmethod
@@ -186,6 +188,7 @@ class KerasStateMixin:
                                 for v in variables]
         self._constraints = [getattr(v, "constraint", None) for v in variables]
         values = [v.value if isinstance(v, Variable) else jnp.asarray(v) for v in variables]
+        self._custom_initial, self._custom_views = [], []
         state = self.init(values)
         state["iteration"] = self._state["iteration"]
         state["learning_rate"] = self._state["learning_rate"]
@@ -197,7 +200,10 @@ class KerasStateMixin:
     def variables(self) -> list[StateVariable]:
         """Views of the state's arrays, in Keras's order and with Keras's paths."""
         if self._variable_views is None or len(self._variable_views) != len(self._keras_keys()):
-            self._variable_views = [StateVariable(self, key, name, path)
+            # A subclass's own variables keep their identity (it holds them in lists).
+            custom = {view._key: view for view in self._custom_views}
+            self._variable_views = [custom[key] if key in custom
+                                    else StateVariable(self, key, name, path)
                                     for key, name, path in self._keras_keys()]
         return list(self._variable_views)
 
