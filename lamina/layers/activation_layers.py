@@ -41,6 +41,12 @@ class ReLU(Layer):
         self.threshold = threshold
 
     def call(self, inputs):
+        if self.max_value == 6 and self.threshold == 0:
+            # Keras uses the native relu6 here, whose gradient at exactly 6 is 0.
+            out = jax.nn.relu6(inputs)
+            if self.negative_slope:
+                out = out - self.negative_slope * jax.nn.relu(-inputs)
+            return out
         return activations.relu(inputs, negative_slope=self.negative_slope,
                                 max_value=self.max_value, threshold=self.threshold)
 

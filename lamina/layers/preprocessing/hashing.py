@@ -10,6 +10,8 @@ when the layer is called eagerly on NumPy/Python strings.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,6 +22,22 @@ from lamina.layers.preprocessing import _hash64
 from lamina.layers.preprocessing.category_encoding import encode_categorical
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
+
+
+@functools.partial(jax.jit, static_argnames=("hash_bins", "salt"))
+def _bins_of_bytes(data, lengths, hash_bins: int, salt):
+    """Bins of byte strings: FarmHash64 (no salt) or SipHash (salt pair), modulo hash_bins."""
+    if salt is None:
+        digest = _hash64.fingerprint64(data, lengths)
+    else:
+        digest = _hash64.siphash24(data, lengths, salt[0], salt[1])
+    return _hash64.mod(digest, hash_bins).astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames=("hash_bins", "salt"))
+def _bins_of_ints(values, hash_bins: int, salt):
+    """Bins of integers, hashed through their decimal string form (one compiled function)."""
+    return _bins_of_bytes(*_hash64.decimal_bytes(values), hash_bins, salt)
 
 
 def _is_string_input(inputs) -> bool:
@@ -87,18 +105,17 @@ class Hashing(Layer):
                                  f"2 integers, or a single integer. Received: salt={salt}.")
 
     # -- hashing -------------------------------------------------------------------
+    def _salt_key(self):
+        return None if self.salt is None else (int(self.salt[0]), int(self.salt[1]))
+
     def _bins_from_bytes(self, data, lengths, hash_bins: int):
-        if self.strong_hash:
-            digest = _hash64.siphash24(data, lengths, self.salt[0], self.salt[1])
-        else:
-            too_long = np.asarray(lengths).max(initial=0) if isinstance(lengths, np.ndarray) else 0
-            if too_long > _hash64.MAX_FARMHASH_LEN:
-                raise NotImplementedError(
-                    f"Hashing without a salt (FarmHash64) of strings longer than "
-                    f"{_hash64.MAX_FARMHASH_LEN} bytes is not implemented in lamina; pass a "
-                    "`salt` (SipHash) or shorter strings.")
-            digest = _hash64.fingerprint64(data, lengths)
-        return _hash64.mod(digest, hash_bins).astype(jnp.int32)
+        if not self.strong_hash and int(np.max(lengths, initial=0)) > _hash64.MAX_FARMHASH_LEN:
+            raise NotImplementedError(
+                f"Hashing without a salt (FarmHash64) of strings longer than "
+                f"{_hash64.MAX_FARMHASH_LEN} bytes is not implemented in lamina; pass a "
+                "`salt` (SipHash) or shorter strings.")
+        return _bins_of_bytes(jnp.asarray(data), jnp.asarray(lengths), hash_bins,
+                              self._salt_key())
 
     def _hash_bins(self):
         masked = self.mask_value is not None and self.num_bins > 1
@@ -117,7 +134,7 @@ class Hashing(Layer):
             mask = values == self.mask_value
         if jnp.issubdtype(values.dtype, jnp.floating):
             values = values.astype(jax.dtypes.canonicalize_dtype(jnp.int64))
-        bins = self._bins_from_bytes(*_hash64.decimal_bytes(values), hash_bins)
+        bins = _bins_of_ints(values, hash_bins, self._salt_key())
         return self._apply_mask(bins, mask)
 
     @staticmethod
