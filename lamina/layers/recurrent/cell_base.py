@@ -120,9 +120,6 @@ class RecurrentCell(Layer):
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
 
-    def _weight(self, var, dtype):
-        return var.value.astype(dtype)
-
     # -- dropout ----------------------------------------------------------------
     def _dropout_active(self, rate: float) -> bool:
         # LSTM and GRU cells apply dropout only for 0 < rate < 1, as in Keras.
@@ -158,7 +155,7 @@ class RecurrentCell(Layer):
             self.state_size]
         return [jnp.zeros((batch_size, s), self.compute_dtype) for s in sizes]
 
-    def _step(self, inputs, states, masks):
+    def _step(self, inputs, states, masks, training=None):
         return self._recurrent_step(self._input_projection(inputs, masks), states, masks)
 
     def call(self, inputs, states, training=False):
@@ -168,7 +165,7 @@ class RecurrentCell(Layer):
         """
         masks = self._make_dropout_masks(inputs.shape[0], inputs.shape[-1], inputs.dtype,
                                          training, self.name)
-        return self._step(inputs, states, masks)
+        return self._step(inputs, states, masks, training)
 
     def _input_projection(self, x, masks):
         raise NotImplementedError(f"{type(self).__name__}._input_projection")

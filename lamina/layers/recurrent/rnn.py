@@ -41,9 +41,16 @@ def _where_kept(keep, new, old):
 
 
 def prefix_weight_paths(prefix: str, layer) -> None:
-    """Prefixes the paths of ``layer``'s weights with ``prefix/`` (Keras's nested paths)."""
+    """Prefixes the paths of ``layer``'s weights with ``prefix/`` (Keras's nested paths).
+
+    Idempotent per prefix, so sub-layers built earlier (e.g. from a config) are prefixed
+    exactly once.
+    """
     for var in layer.weights:
-        var.path = f"{prefix}/{var.path}"
+        done = var.__dict__.setdefault("_path_prefixes", set())
+        if prefix not in done:
+            done.add(prefix)
+            var.path = f"{prefix}/{var.path}"
 
 
 def rnn_build_config(layer):
@@ -157,8 +164,9 @@ class RNN(Layer):
                              "input of rank >= 3 (batch, timesteps, features), received shape "
                              f"{sequences_shape}.")
         step_shape = (sequences_shape[0],) + tuple(sequences_shape[2:])
-        if isinstance(self.cell, Layer) and not self.cell.built:
-            self.cell._maybe_build((KerasTensor(step_shape),), {})
+        if isinstance(self.cell, Layer):
+            if not self.cell.built:
+                self.cell._maybe_build((KerasTensor(step_shape),), {})
             prefix_weight_paths(self.name, self.cell)
         if self.stateful:
             self._create_state_variables(sequences_shape)
@@ -247,13 +255,13 @@ class RNN(Layer):
     def _step_fn(self, sequences_tm, masks, training):
         """``(xs, step)``: the scanned inputs and ``step(x_t, states) -> (out, states)``."""
         cell = self.cell
-        if not getattr(cell, "_jit_safe", False):
-            return sequences_tm, lambda x, s: call_cell(cell, x, s, training)
-        if hasattr(cell, "_input_projection"):
+        if masks is not None and hasattr(cell, "_input_projection"):
             # The input half of every step in one matmul, outside the loop.
             xs = cell._input_projection(sequences_tm, masks)
             return xs, lambda x, s: cell._recurrent_step(x, s, masks)
-        return sequences_tm, lambda x, s: cell._step(x, s, masks)
+        if masks is not None and hasattr(cell, "_step"):
+            return sequences_tm, lambda x, s: cell._step(x, s, masks, training)
+        return sequences_tm, lambda x, s: call_cell(cell, x, s, training)
 
     def _scan(self, sequences, states, mask, masks, training, flags):
         """Runs the cell over time; returns ``(last_output, outputs or None, final_states)``."""
