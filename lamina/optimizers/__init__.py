@@ -16,6 +16,7 @@ from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lion import Lion
+from lamina.optimizers.loss_scale import LossScaleOptimizer
 from lamina.optimizers.optimizer import Optimizer, StateVariable
 from lamina.optimizers.sgd import SGD
 from lamina.saving import serialization
@@ -23,6 +24,8 @@ from lamina.saving import serialization
 _BUILTIN = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl)
 # Keras looks built-in optimizers up by lower-cased class name.
 _BY_NAME = {cls.__name__.lower(): cls for cls in _BUILTIN}
+_DESERIALIZABLE = {**_BY_NAME, "lossscaleoptimizer": LossScaleOptimizer,
+                   "optimizer": Optimizer}
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -37,9 +40,9 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Any:
         raise TypeError(f"Expected an optimizer config dict with a 'class_name', received "
                         f"{config!r}.")
     config = dict(config)
-    if config["class_name"].lower() in _BY_NAME:
+    if config["class_name"].lower() in _DESERIALIZABLE:
         config["class_name"] = config["class_name"].lower()
-    return serialization.deserialize_keras_object(config, module_objects=_BY_NAME,
+    return serialization.deserialize_keras_object(config, module_objects=_DESERIALIZABLE,
                                                   custom_objects=custom_objects)
 
 
@@ -70,6 +73,6 @@ def get(identifier) -> Optimizer | None:
                      "Optimizer instance.")
 
 
-__all__ = ["Optimizer", "StateVariable", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad",
+__all__ = ["Optimizer", "StateVariable", "LossScaleOptimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad",
            "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl", "schedules", "serialize",
            "deserialize", "get"]

@@ -155,9 +155,13 @@ class KerasStateMixin:
             for k in key[:-1]:
                 node = node[k]
             node[key[-1]] = value
+        self._refresh_schedule_leaf(state)
+        return state
+
+    def _refresh_schedule_leaf(self, state: dict) -> None:
+        # With a schedule the rate is not an optimizer variable; recompute the leaf.
         if self._schedule is not None:
             state["learning_rate"] = jnp.asarray(self._schedule(state["iteration"]), jnp.float32)
-        return state
 
     # -- Keras stateful API ----------------------------------------------------------
     @property
@@ -308,9 +312,8 @@ class KerasStateMixin:
             full[index] = None if g is None else jnp.asarray(g)
         params = [v.value for v in self._trainable_variables]
         new_params, self._state = self._compiled_apply()(self._state, full, params)
-        for i, (var, value) in enumerate(zip(self._trainable_variables, new_params)):
-            if full[i] is None and not self.use_ema:
-                continue
+        # Variables without a gradient come back unchanged unless EMA overwrote them.
+        for var, value in zip(self._trainable_variables, new_params):
             var.assign(value)
         return self.iterations
 

@@ -212,3 +212,37 @@ def test_constraints_and_overwrite_with_gradient_match_keras():
     for a, b in zip(ours.variables, theirs.variables):
         _close(a.value, b.value)
     _close(lv[1].value, gradients(1)[1])
+
+
+def test_loss_scale_optimizer_matches_keras_stateless_apply():
+    def make(m):
+        return m.LossScaleOptimizer(m.SGD(0.1, momentum=0.5), initial_scale=4.0,
+                                    dynamic_growth_steps=2)
+
+    ours, theirs = make(lo), make(keras.optimizers)
+    lv, kv = _lamina_vars(), _keras_vars()
+    ours.build(lv)
+    theirs.build(kv)
+    assert [v.path.split("/")[-1] for v in ours.variables] == [
+        v.path.split("/")[-1] for v in theirs.variables]
+    # Keras's eager apply of this wrapper fails on JAX; its trainer uses stateless_apply.
+    k_opt, k_params = [v.value for v in theirs.variables], [v.value for v in kv]
+    for s in range(5):
+        g = gradients(s)
+        if s == 1:
+            g[0] = g[0].copy()
+            g[0][0, 0] = np.inf
+        k_params, k_opt = theirs.stateless_apply(k_opt, g, k_params)
+        ours.apply_gradients(zip(g, lv))
+        for a, b in zip(lv, k_params):
+            _close(a.value, b)
+        for a, b in zip(ours.variables, k_opt):
+            _close(a.value, b)
+    assert int(ours.iterations) == 4
+    assert float(ours.scale_loss(1.0)) == 4.0
+    config = ours.get_config()
+    assert config["inner_optimizer"]["config"]["momentum"] == 0.5
+    assert lo.deserialize(lo.serialize(ours)).get_config() == config
+    assert keras.optimizers.deserialize(lo.serialize(ours)).get_config() == config
+    ours.learning_rate = 0.05
+    assert float(ours.inner_optimizer.learning_rate) == pytest.approx(0.05)
