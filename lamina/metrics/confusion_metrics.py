@@ -336,3 +336,145 @@ class AUC(Metric):
             # The end points are added again when the config is loaded.
             config["thresholds"] = [float(t) for t in self._thresholds[1:-1]]
         return config
+
+
+class _SensitivitySpecificityBase(Metric):
+    """Confusion counts at ``num_thresholds`` thresholds evenly spread over [0, 1].
+
+    Subclasses report the best value of one rate among the thresholds where
+    another rate meets the requested ``value``.
+    """
+
+    _value_name: str = ""
+
+    def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype=None):
+        if not isinstance(num_thresholds, (int, np.integer)) or num_thresholds <= 0:
+            raise ValueError("Argument `num_thresholds` must be an integer > 0. "
+                             f"Received: num_thresholds={num_thresholds}")
+        if not 0 <= value <= 1:
+            raise ValueError(f"Argument `{self._value_name}` must be in the range [0, 1]. "
+                             f"Received: {self._value_name}={value}")
+        super().__init__(name=name, dtype=dtype)
+        self.value = value
+        self.class_id = class_id
+        self.num_thresholds = int(num_thresholds)
+        if self.num_thresholds == 1:
+            self.thresholds = [0.5]
+            self._thresholds_distributed_evenly = False
+        else:
+            inner = [(i + 1) * 1.0 / (self.num_thresholds - 1)
+                     for i in range(self.num_thresholds - 2)]
+            self.thresholds = [0.0] + inner + [1.0]
+            self._thresholds_distributed_evenly = True
+        shape = (self.num_thresholds,)
+        self.true_positives = self.add_variable(shape, "zeros", name="true_positives")
+        self.false_positives = self.add_variable(shape, "zeros", name="false_positives")
+        self.true_negatives = self.add_variable(shape, "zeros", name="true_negatives")
+        self.false_negatives = self.add_variable(shape, "zeros", name="false_negatives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds the batch's confusion counts at every threshold."""
+        cu.update_confusion_matrix_variables(
+            {cu.TRUE_POSITIVES: self.true_positives, cu.TRUE_NEGATIVES: self.true_negatives,
+             cu.FALSE_POSITIVES: self.false_positives,
+             cu.FALSE_NEGATIVES: self.false_negatives},
+            y_true, y_pred, thresholds=self.thresholds,
+            thresholds_distributed_evenly=self._thresholds_distributed_evenly,
+            class_id=self.class_id, sample_weight=sample_weight)
+
+    def _rates(self):
+        tp, fp = self.true_positives.value, self.false_positives.value
+        tn, fn = self.true_negatives.value, self.false_negatives.value
+        return {"sensitivity": divide_no_nan(tp, tp + fn),  # = recall
+                "specificity": divide_no_nan(tn, tn + fp),
+                "precision": divide_no_nan(tp, tp + fp)}
+
+    def _max_where_at_least(self, constrained, dependent):
+        # The largest dependent rate among thresholds meeting the constraint; 0 if none.
+        feasible = constrained >= self.value
+        return jnp.max(jnp.where(feasible, dependent, 0.0), initial=0.0).astype(self.dtype)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_thresholds": self.num_thresholds,
+                "class_id": self.class_id, self._value_name: self.value}
+
+
+class SensitivityAtSpecificity(_SensitivitySpecificityBase):
+    """The best sensitivity (recall) among thresholds whose specificity is >= ``specificity``.
+
+    Args:
+        specificity: the required specificity, in [0, 1].
+        num_thresholds: how many thresholds, evenly spread over [0, 1], to count at.
+        class_id: compute the metric for this class index only.
+        name: the metric's name.
+        dtype: the dtype of the state and result.
+    """
+
+    _value_name = "specificity"
+
+    def __init__(self, specificity: float, num_thresholds: int = 200,
+                 class_id: int | None = None, name: str | None = None, dtype=None):
+        super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._max_where_at_least(rates["specificity"], rates["sensitivity"])
+
+
+class SpecificityAtSensitivity(_SensitivitySpecificityBase):
+    """The best specificity among thresholds whose sensitivity is >= ``sensitivity``.
+
+    Same arguments as :class:`SensitivityAtSpecificity`, with ``sensitivity`` the
+    required sensitivity.
+    """
+
+    _value_name = "sensitivity"
+
+    def __init__(self, sensitivity: float, num_thresholds: int = 200,
+                 class_id: int | None = None, name: str | None = None, dtype=None):
+        super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._max_where_at_least(rates["sensitivity"], rates["specificity"])
+
+
+class PrecisionAtRecall(_SensitivitySpecificityBase):
+    """The best precision among thresholds whose recall is >= ``recall``.
+
+    Same arguments as :class:`SensitivityAtSpecificity`, with ``recall`` the
+    required recall.
+    """
+
+    _value_name = "recall"
+
+    def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype=None):
+        super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id, name=name,
+                         dtype=dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._max_where_at_least(rates["sensitivity"], rates["precision"])
+
+
+class RecallAtPrecision(_SensitivitySpecificityBase):
+    """The best recall among thresholds whose precision is >= ``precision``.
+
+    Same arguments as :class:`SensitivityAtSpecificity`, with ``precision`` the
+    required precision.
+    """
+
+    _value_name = "precision"
+
+    def __init__(self, precision: float, num_thresholds: int = 200,
+                 class_id: int | None = None, name: str | None = None, dtype=None):
+        super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._max_where_at_least(rates["precision"], rates["sensitivity"])

@@ -193,7 +193,8 @@ class Metric:
                 f"{what} of metric '{self.name}' expects a list of {len(variables)} values, "
                 f"one per entry of `metric.variables` ({[v.path for v in variables]}); "
                 f"received {received}.")
-        return list(zip(variables, metric_variables))
+        # Variables passed as state stand for their current values.
+        return [(var, to_value(value)) for var, value in zip(variables, metric_variables)]
 
     def stateless_reset_state(self) -> list:
         """The initial values of ``self.variables``, as a list of ``jax.Array``."""

@@ -51,6 +51,18 @@ def make_batch(kind: str, seed: int, n: int = N, c: int = C):
     if kind == "signed":  # hinge labels in {-1, 1}
         return (rng.choice([-1.0, 1.0], (n, c)).astype("float32"),
                 rng.normal(0, 1, (n, c)).astype("float32"))
+    if kind == "classes":  # class ids, predictions right about half the time
+        y = rng.integers(0, 3, (n,))
+        p = np.where(rng.uniform(size=n) < 0.5, y, rng.integers(0, 3, (n,)))
+        return y.astype("int32"), p.astype("int32")
+    if kind == "segmentation":  # (n, 2, 2) maps of class ids
+        y = rng.integers(0, 3, (n, 2, 2))
+        p = np.where(rng.uniform(size=y.shape) < 0.5, y, rng.integers(0, 3, y.shape))
+        return y.astype("int32"), p.astype("int32")
+    if kind == "onehot_scores":
+        y = rng.integers(0, 3, (n,))
+        scores = rng.uniform(size=(n, 3)) + 0.8 * np.eye(3)[y]
+        return np.eye(3, dtype="float32")[y], scores.astype("float32")
     if kind == "exact":  # labels equal predictions about half the time
         y = rng.integers(0, 3, (n, c)).astype("float32")
         p = np.where(rng.uniform(size=(n, c)) < 0.5, y, rng.integers(0, 3, (n, c)))
@@ -58,16 +70,20 @@ def make_batch(kind: str, seed: int, n: int = N, c: int = C):
     raise ValueError(kind)
 
 
-def make_weight(seed: int, shape=(N,)):
-    return np.random.default_rng(seed + 100).uniform(0.1, 2.0, shape).astype("float32")
+def make_weight(seed: int, shape=(N,), integer: bool = False):
+    rng = np.random.default_rng(seed + 100)
+    if integer:
+        return rng.integers(0, 4, shape).astype("int32")
+    return rng.uniform(0.1, 2.0, shape).astype("float32")
 
 
-def batches(kind: str, sw_shape=(N,)):
+def batches(kind: str, sw_shape=(N,), integer_weights: bool = False):
     """Three batches: the first unweighted, the others weighted (``sw_shape``)."""
     out = []
     for i in range(3):
         yt, yp = make_batch(kind, seed=i)
-        out.append((yt, yp, None if i == 0 else make_weight(i, sw_shape)))
+        sw = None if i == 0 else make_weight(i, sw_shape, integer_weights)
+        out.append((yt, yp, sw))
     return out
 
 
@@ -85,12 +101,12 @@ def assert_close(actual, expected, rtol=RTOL, atol=ATOL):
 
 
 def check_against_keras(cls_name: str, kwargs: dict, kind: str, sw_shape=(N,), rtol=RTOL,
-                        atol=ATOL):
+                        atol=ATOL, integer_weights: bool = False):
     """Same results as Keras over three batches, and again after ``reset_state``.
 
     Returns the lamina metric (reset and fed the first batch again).
     """
-    data = batches(kind, sw_shape)
+    data = batches(kind, sw_shape, integer_weights)
     ours = getattr(lm, cls_name)(**kwargs)
     theirs = getattr(keras.metrics, cls_name)(**kwargs)
     for a, e in zip(run_stateful(ours, data), run_stateful(theirs, data)):
@@ -107,10 +123,12 @@ def check_against_keras(cls_name: str, kwargs: dict, kind: str, sw_shape=(N,), r
     return ours
 
 
-def check_stateless_jit(metric_factory, kind: str, sw_shape=(N,), rtol=RTOL, atol=ATOL):
+def check_stateless_jit(metric_factory, kind: str, sw_shape=(N,), rtol=RTOL, atol=ATOL,
+                        integer_weights: bool = False):
     """The jitted functional API gives the stateful results and traces only once."""
-    data = [(yt, yp, np.ones(sw_shape, "float32") if sw is None else sw)
-            for yt, yp, sw in batches(kind, sw_shape)]
+    ones = np.ones(sw_shape, "int32" if integer_weights else "float32")
+    data = [(yt, yp, ones if sw is None else sw)
+            for yt, yp, sw in batches(kind, sw_shape, integer_weights)]
     reference = run_stateful(metric_factory(), data)
     metric = metric_factory()
     metric.ensure_built(data[0][0], data[0][1])
