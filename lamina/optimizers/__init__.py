@@ -12,16 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.optimizers import schedules
+from lamina.optimizers.adafactor import Adafactor
 from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from lamina.optimizers.ftrl import Ftrl
+from lamina.optimizers.lamb import Lamb
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale import LossScaleOptimizer
 from lamina.optimizers.optimizer import Optimizer, StateVariable
 from lamina.optimizers.sgd import SGD
 from lamina.saving import serialization
 
-_BUILTIN = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl)
+_BUILTIN = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl, Lamb,
+            Adafactor)
 # Keras looks built-in optimizers up by lower-cased class name.
 _BY_NAME = {cls.__name__.lower(): cls for cls in _BUILTIN}
 _DESERIALIZABLE = {**_BY_NAME, "lossscaleoptimizer": LossScaleOptimizer,
@@ -73,6 +76,6 @@ def get(identifier) -> Optimizer | None:
                      "Optimizer instance.")
 
 
-__all__ = ["Optimizer", "StateVariable", "LossScaleOptimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad",
-           "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl", "schedules", "serialize",
-           "deserialize", "get"]
+__all__ = ["Optimizer", "StateVariable", "LossScaleOptimizer", "SGD", "RMSprop", "Adam",
+           "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl", "Lamb", "Adafactor",
+           "schedules", "serialize", "deserialize", "get"]

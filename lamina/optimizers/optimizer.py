@@ -135,6 +135,7 @@ class Optimizer(KerasStateMixin, KerasSubclassingMixin):
         self._custom_initial: list = []
         self._custom_views: list[StateVariable] = []
         self._slot_prefixes: list[str] = []
+        self._var_names: list[str] = []
         self._variable_views: list[StateVariable] | None = None
         self._jitted_apply = None
         with jax.ensure_compile_time_eval():
@@ -149,6 +150,10 @@ class Optimizer(KerasStateMixin, KerasSubclassingMixin):
 
     def _slot_initial_value(self, slot: str) -> float:
         return 0.0
+
+    def _slot_spec(self, slot: str, param) -> tuple[tuple, Any, float]:
+        """``(shape, dtype, fill)`` of ``param``'s slot ``slot`` (default: like the param)."""
+        return tuple(param.shape), param.dtype, self._slot_initial_value(slot)
 
     def _global_slots(self) -> list[tuple[str, str, float]]:
         """Optimizer-wide scalars: ``(key, keras_path, initial_value)``."""
@@ -202,10 +207,13 @@ class Optimizer(KerasStateMixin, KerasSubclassingMixin):
         slots = {}
         for group in self._slot_groups():
             for name in group:
-                fill = self._slot_initial_value(name)
-                slots[name] = [None if s else jnp.full(jnp.shape(p), fill, dtype=p.dtype)
+                slots[name] = [None if s else self._new_slot(name, p)
                                for p, s in zip(params, skip)]
         return slots
+
+    def _new_slot(self, slot: str, param):
+        shape, dtype, fill = self._slot_spec(slot, param)
+        return jnp.full(shape, fill, dtype=dtype)
 
     # -- pure API -------------------------------------------------------------------
     def init(self, params) -> dict:

@@ -94,12 +94,18 @@ class KerasStateMixin:
         for group in self._slot_groups():
             for i, prefix in enumerate(prefixes):
                 for slot in group:
-                    add(("slots", slot, i), slot, prefix)
+                    value = state["slots"][slot][i]
+                    if value is not None:
+                        out.append((("slots", slot, i), *self._slot_name(slot, i, prefix, value)))
         for key, path, _ in self._global_slots():
             out.append((("globals", key), path, path))
         for view in self._custom_views:
             out.append((view._key, view.name, view.path))
         return out
+
+    def _slot_name(self, slot: str, index: int, prefix: str, value) -> tuple[str, str]:
+        """The Keras name and path of variable ``index``'s slot ``slot`` (holding ``value``)."""
+        return f"{prefix}_{slot}", f"{self.name}/{prefix}_{slot}"
 
     @staticmethod
     def _num_params(state: dict) -> int:
@@ -187,6 +193,7 @@ class KerasStateMixin:
         self._slot_prefixes = [
             str(getattr(v, "path", None) or getattr(v, "name", None) or "variable")
             .replace("/", "_").replace(":", "_") for v in variables]
+        self._var_names = [str(getattr(v, "name", None) or "variable") for v in variables]
         self._decay_mask = [self._use_weight_decay(v) for v in variables]
         self._overwrite_mask = [bool(getattr(v, "overwrite_with_gradient", False))
                                 for v in variables]

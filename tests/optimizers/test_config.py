@@ -13,6 +13,7 @@ CONFIGS = [
     ("Nadam", {"clipvalue": 0.5}), ("Lion", {"use_ema": True, "ema_overwrite_frequency": 5}),
     ("Ftrl", {"l1_regularization_strength": 0.1, "beta": 0.5}),
     ("Adam", {"loss_scale_factor": 128.0, "gradient_accumulation_steps": 4}),
+    ("Lamb", {"beta_1": 0.8}), ("Adafactor", {"relative_step": False, "epsilon_2": 0.01}),
 ]
 
 
@@ -47,7 +48,7 @@ def test_schedule_config_round_trips_through_keras():
 
 def test_get_by_name_config_and_instance():
     for name in ["sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "adamax", "nadam",
-                 "lion", "ftrl"]:
+                 "lion", "ftrl", "lamb", "adafactor"]:
         assert type(lo.get(name)).__name__.lower() == name
         assert type(lo.get(name.upper())).__name__.lower() == name
     opt = lo.SGD()
