@@ -26,9 +26,10 @@ def pair(cls_name: str, *args, x=X, **kwargs):
     """Builds ``keras.layers.<name>`` and ``lamina.layers.<name>`` on ``x`` with Keras's weights."""
     k = getattr(keras.layers, cls_name)(*args, **kwargs)
     lam = getattr(L, cls_name)(*args, **kwargs)
-    k(x)
+    # build() rather than a first call: every eager call of a scan costs a compile.
+    k.build(x.shape)
     randomize(k)
-    lam(x)
+    lam.build(x.shape)
     copy_weights(k, lam)
     return k, lam
 

@@ -63,8 +63,6 @@ class RecurrentCell(Layer):
     """
 
     _gates = 1
-    # Pure given its weights and precomputed dropout masks: the RNN may compile its loop.
-    _jit_safe = True
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -147,6 +145,16 @@ class RecurrentCell(Layer):
     @property
     def _per_gate(self) -> bool:
         return self.implementation == 1 and self._gates > 1
+
+    def _compute_key(self):
+        """What the step's computation depends on besides weight values and masks.
+
+        A cell with a key is pure given its weights and precomputed dropout masks, so
+        the RNN may compile its loop once and share it between cells with equal keys.
+        """
+        return (type(self), self.units, self.activation,
+                getattr(self, "recurrent_activation", None), self.use_bias, self._per_gate,
+                getattr(self, "reset_after", None), self.compute_dtype)
 
     # -- the cell protocol ------------------------------------------------------
     def get_initial_state(self, batch_size=None):

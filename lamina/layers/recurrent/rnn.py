@@ -81,6 +81,30 @@ def _cell_state_size(cell) -> list:
     return list(size) if _is_nested(size) else [size]
 
 
+_COMPILED_SCANS: dict = {}
+
+
+def _compiled_scan(layer, key):
+    """A jitted ``(values, sequences, states, mask, masks, flags) -> _scan(...)`` for ``key``.
+
+    The function is traced with the first layer seen for ``key`` as a template: the
+    template cell's variables are mapped to the given values, so any layer whose
+    cell has the same key (same types, sizes, activations) can reuse it.
+    """
+    fn = _COMPILED_SCANS.get(key)
+    if fn is None:
+        if len(_COMPILED_SCANS) >= 256:
+            _COMPILED_SCANS.clear()
+        cell_vars = list(layer.cell.weights)
+
+        def run(values, sequences, states, mask, masks, flags):
+            with StatelessScope(list(zip(cell_vars, values)), isolated=True):
+                return layer._scan(sequences, states, mask, masks, False, flags)
+
+        fn = _COMPILED_SCANS[key] = jax.jit(run, static_argnums=5)
+    return fn
+
+
 class RNN(Layer):
     """Base class for recurrent layers: applies ``cell`` along the time axis.
 
@@ -133,7 +157,6 @@ class RNN(Layer):
         self.states = None
         self._state_vars: list = []
         self._expected_batch_size = None
-        self._compiled_scan = None
 
     @property
     def state_size(self) -> list:
@@ -317,22 +340,17 @@ class RNN(Layer):
         flags = (bool(self.return_sequences), bool(self.go_backwards), bool(self.unroll),
                  bool(self.zero_output_for_mask))
         masks = self._dropout_masks(sequences, training)
-        cell_vars = self.cell.weights if isinstance(self.cell, Layer) else []
-        values = [v.value for v in cell_vars]
-        eager = getattr(self.cell, "_jit_safe", False) and not any(
-            isinstance(a, jax.core.Tracer) for a in _leaves((sequences, states, mask, masks,
-                                                             values)))
-        if not eager:
+        values = [v.value for v in self.cell.weights] if isinstance(self.cell, Layer) else []
+        key_fn = getattr(self.cell, "_compute_key", None)
+        key = None if key_fn is None else key_fn()
+        concrete = not any(isinstance(a, jax.core.Tracer)
+                           for a in _leaves((sequences, states, mask, masks, values)))
+        if key is None or not concrete:
             return self._scan(sequences, states, mask, masks, training, flags)
-        # Called on concrete arrays (eager use): run the loop as one compiled function,
-        # cached per input shapes, with the cell's weights as arguments.
-        if self._compiled_scan is None:
-            def run(values, sequences, states, mask, masks, flags):
-                with StatelessScope(list(zip(cell_vars, values)), isolated=True):
-                    return self._scan(sequences, states, mask, masks, False, flags)
-
-            self._compiled_scan = jax.jit(run, static_argnums=5)
-        return self._compiled_scan(values, sequences, states, mask, masks, flags)
+        # Eager use on concrete arrays: run the loop as one compiled function, shared by
+        # all layers with the same computation, weights passed as arguments.
+        return _compiled_scan(self, (type(self), key))(values, sequences, states, mask, masks,
+                                                       flags)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if _is_nested(sequences) or isinstance(sequences, dict):

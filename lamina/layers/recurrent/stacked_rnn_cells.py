@@ -45,9 +45,10 @@ class StackedRNNCells(Layer):
     def output_size(self) -> int:
         return _output_size(self.cells[-1])
 
-    @property
-    def _jit_safe(self) -> bool:
-        return all(getattr(c, "_jit_safe", False) for c in self.cells)
+    def _compute_key(self):
+        """Hashable description of the stacked computation, None if a cell has none."""
+        keys = [c._compute_key() if hasattr(c, "_compute_key") else None for c in self.cells]
+        return None if any(k is None for k in keys) else (type(self), tuple(keys))
 
     def get_initial_state(self, batch_size=None):
         """One entry per cell: the cell's initial states (zeros unless the cell says)."""
