@@ -147,3 +147,15 @@ def attention_equations(rank: int, attn_axes: tuple):
     product = ("".join(target[i] for i in batch_dims) + "".join(target[i] for i in attn_axes)
                + "".join(source[i] for i in attn_axes))
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
+
+
+# Call options that must stay Python values: they choose the code path, so a traced
+# array would fail under jit.
+FLAG_ARGUMENTS = ("return_attention_scores", "use_causal_mask")
+
+
+def convert_keeping_flags(convert, args: tuple, kwargs: dict):
+    """Runs the base Layer's input conversion, leaving the boolean call options alone."""
+    flags = {k: kwargs[k] for k in FLAG_ARGUMENTS if k in kwargs}
+    args, kwargs = convert(args, {k: v for k, v in kwargs.items() if k not in flags})
+    return args, {**kwargs, **flags}

@@ -159,6 +159,9 @@ class GroupedQueryAttention(Layer):
                                     seed=lrandom.draw_key(self.name, self.seed))
         return jnp.einsum("buqk,bkuh->bquh", probs, value), scores
 
+    def _convert_inputs(self, args, kwargs):
+        return au.convert_keeping_flags(super()._convert_inputs, args, kwargs)
+
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
              use_causal_mask=False):

@@ -236,6 +236,9 @@ class MultiHeadAttention(Layer):
         out = jnp.einsum(self._combine_equation, probs, value)
         return out, scores
 
+    def _convert_inputs(self, args, kwargs):
+        return au.convert_keeping_flags(super()._convert_inputs, args, kwargs)
+
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
              use_causal_mask=False):
