@@ -15,14 +15,10 @@ X = np.concatenate([EDGES, RNG.randn(12).astype("float32") * 3]).reshape(2, 3, 4
 CASES = [
     ("ReLU", {}),
     ("ReLU", {"max_value": 6.0}),
-    ("ReLU", {"negative_slope": 0.1, "threshold": 0.5}),
     ("ReLU", {"max_value": 1.5, "negative_slope": 0.2, "threshold": 1.0}),
-    ("LeakyReLU", {}),
     ("LeakyReLU", {"negative_slope": 0.05}),
-    ("ELU", {}),
     ("ELU", {"alpha": 0.5}),
     ("Softmax", {}),
-    ("Softmax", {"axis": 1}),
     ("Softmax", {"axis": (1, 2)}),
     ("PReLU", {}),
     ("PReLU", {"shared_axes": [1]}),
@@ -72,8 +68,9 @@ def test_outputs_gradients_config_match_keras(name, kwargs):
     assert clone.get_config() == ours.get_config()
 
 
-@pytest.mark.parametrize("name,kwargs", [c for c in CASES if c[0] in ("ReLU", "PReLU")][:3] + [
-    ("Softmax", {"axis": 1}), ("ELU", {}), ("LeakyReLU", {})])
+@pytest.mark.parametrize("name,kwargs", [
+    ("ReLU", {"max_value": 6.0}), ("PReLU", {"shared_axes": [1]}), ("Softmax", {"axis": 1}),
+    ("ELU", {}), ("LeakyReLU", {})])
 def test_functional_sequential_and_jit(name, kwargs):
     inp = lamina.Input(shape=X.shape[1:])
     layer = getattr(layers, name)(**kwargs)
@@ -99,8 +96,7 @@ MASK = np.array([[[1, 1, 0, 1], [0, 0, 0, 1], [1, 1, 1, 1]],
 
 
 @pytest.mark.parametrize("axis,mask", [
-    (-1, MASK), (-1, MASK.astype("float32")), (1, MASK[:, :, :1]), (-1, MASK[0, 0]),
-    ((1, 2), MASK)])
+    (-1, MASK), (1, MASK[:, :, :1].astype("float32")), ((1, 2), MASK)])
 def test_softmax_with_mask_matches_keras(axis, mask):
     ours, theirs = _pair("Softmax", {"axis": axis})
     expected = np.asarray(theirs(X, mask=mask))

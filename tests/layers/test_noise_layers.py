@@ -28,7 +28,6 @@ SPATIAL = [
     ("SpatialDropout2D", {}, ONES4),
     ("SpatialDropout2D", {"data_format": "channels_first"}, np.moveaxis(ONES4, -1, 1)),
     ("SpatialDropout3D", {}, ONES5),
-    ("SpatialDropout3D", {"data_format": "channels_first"}, np.moveaxis(ONES5, -1, 1)),
 ]
 
 
@@ -171,7 +170,6 @@ def test_keys_are_deterministic_and_jittable():
     c = step(x, jax.random.PRNGKey(2))
     assert_close(a, b)
     assert not np.allclose(a, c)
-    assert_close(_train(layer, x, seed=1), a)
     # Inference under jit is the identity.
     infer = jax.jit(lambda x: layer.stateless_call([], [], x, training=False)[0])
     assert_close(infer(x + 3), x + 3)

@@ -97,19 +97,18 @@ def mul(a, b) -> tuple:
     return hi + a[1] * b[0] + a[0] * b[1], lo
 
 
-def mod(a, n: int):
-    """``a mod n`` as uint32, for a Python int ``1 <= n < 2**31``."""
-    if not 1 <= n < 2 ** 31:
+def mod(a, n):
+    """``a mod n`` as uint32, for ``1 <= n < 2**31`` (a Python int or a uint32 array).
+
+    Long division one bit at a time: the remainder stays below 2**31, so shifting
+    in a bit never overflows 32 bits, and ``n`` may be a traced value.
+    """
+    if isinstance(n, int) and not 1 <= n < 2 ** 31:
         raise NotImplementedError(f"Hashing into {n} bins: lamina supports 1 <= num_bins < 2**31.")
-    # Long division: feed the low word in chunks small enough that r << step fits in 32 bits.
-    step_bits = 32 - n.bit_length()
-    r = a[0] % jnp.uint32(n)
-    left = 32
-    while left > 0:
-        step = min(step_bits, left)
-        left -= step
-        chunk = (a[1] >> left) & ((1 << step) - 1)
-        r = ((r << step) | chunk) % jnp.uint32(n)
+    n = jnp.asarray(n, jnp.uint32)
+    r = a[0] % n
+    for bit in range(31, -1, -1):
+        r = ((r << 1) | ((a[1] >> bit) & 1)) % n
     return r
 
 
@@ -218,22 +217,31 @@ def _sip_round(v0, v1, v2, v3):
     return v0, v1, v2, v3
 
 
-def siphash24(data, lengths, key0: int, key1: int) -> tuple:
+def split_key(key0: int, key1: int) -> np.ndarray:
+    """A SipHash key (two 64-bit words) as uint32 ``[hi0, lo0, hi1, lo1]``."""
+    key0, key1 = int(key0) & (2 ** 64 - 1), int(key1) & (2 ** 64 - 1)
+    return np.array([key0 >> 32, key0 & _MASK32, key1 >> 32, key1 & _MASK32], np.uint32)
+
+
+def siphash24(data, lengths, key) -> tuple:
     """Keyed SipHash-2-4 of byte strings (the hash behind TF's ``to_hash_bucket_strong``).
 
     Args:
         data: uint8 array ``(..., width)`` of zero-padded strings.
         lengths: int array ``(...)`` of their lengths.
-        key0, key1: the two 64-bit key words (the layer's salt).
+        key: the two 64-bit key words (the layer's salt) as :func:`split_key` gives
+            them; may be a traced array.
 
     Returns:
         The 64-bit hashes as a ``(hi, lo)`` pair.
     """
     data = jnp.asarray(data, jnp.uint8)
     lengths = jnp.asarray(lengths).astype(jnp.int32)
-    key0, key1 = int(key0) & (2 ** 64 - 1), int(key1) & (2 ** 64 - 1)
-    v = [const(key0 ^ 0x736F6D6570736575, lengths), const(key1 ^ 0x646F72616E646F6D, lengths),
-         const(key0 ^ 0x6C7967656E657261, lengths), const(key1 ^ 0x7465646279746573, lengths)]
+    key = jnp.asarray(key, jnp.uint32)
+    k0 = tuple(jnp.broadcast_to(k, lengths.shape) for k in (key[0], key[1]))
+    k1 = tuple(jnp.broadcast_to(k, lengths.shape) for k in (key[2], key[3]))
+    v = [xor(k0, const(0x736F6D6570736575, lengths)), xor(k1, const(0x646F72616E646F6D, lengths)),
+         xor(k0, const(0x6C7967656E657261, lengths)), xor(k1, const(0x7465646279746573, lengths))]
     blocks = data.shape[-1] // 8 + 1
     data = pad_bytes(data, 8 * blocks + 8)
     full_blocks = lengths // 8

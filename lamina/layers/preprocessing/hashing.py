@@ -10,8 +10,6 @@ when the layer is called eagerly on NumPy/Python strings.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,20 +22,61 @@ from lamina.layers.preprocessing.category_encoding import encode_categorical
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
 
 
-@functools.partial(jax.jit, static_argnames=("hash_bins", "salt"))
-def _bins_of_bytes(data, lengths, hash_bins: int, salt):
-    """Bins of byte strings: FarmHash64 (no salt) or SipHash (salt pair), modulo hash_bins."""
-    if salt is None:
-        digest = _hash64.fingerprint64(data, lengths)
-    else:
-        digest = _hash64.siphash24(data, lengths, salt[0], salt[1])
-    return _hash64.mod(digest, hash_bins).astype(jnp.int32)
+# Each hash is one compiled function of (values, bins[, key]); bins and key are
+# runtime arguments, so layers with different settings share the compilation.
+@jax.jit
+def _farm_bytes(data, lengths, bins):
+    return _hash64.mod(_hash64.fingerprint64(data, lengths), bins).astype(jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=("hash_bins", "salt"))
-def _bins_of_ints(values, hash_bins: int, salt):
-    """Bins of integers, hashed through their decimal string form (one compiled function)."""
-    return _bins_of_bytes(*_hash64.decimal_bytes(values), hash_bins, salt)
+@jax.jit
+def _sip_bytes(data, lengths, key, bins):
+    return _hash64.mod(_hash64.siphash24(data, lengths, key), bins).astype(jnp.int32)
+
+
+_decimal_bytes = jax.jit(_hash64.decimal_bytes)
+
+
+def _farm_ints(values, bins):
+    # Two compiled steps (decimal strings, then the string hash) so integer and
+    # string inputs share the hash's compilation; inside a trace both inline.
+    return _farm_bytes(*_decimal_bytes(values), bins)
+
+
+def _sip_ints(values, key, bins):
+    data, lengths = _decimal_bytes(values)
+    return _sip_bytes(data, lengths, key, bins)
+
+
+def _bucket(n: int, smallest: int) -> int:
+    return max(smallest, 1 << (max(n, 1) - 1).bit_length())
+
+
+def _run_bucketed(fn, values, *args, data=None):
+    """Calls ``fn`` on inputs padded to power-of-two sizes, then unpads the result.
+
+    Eager calls on differently sized inputs (and the abstract evaluations that
+    infer shapes) then reuse a few compilations. Concrete inputs are padded on the
+    host; traced ones with jax.numpy.
+    """
+    inputs = (values,) if data is None else (data, values)
+    traced = any(isinstance(x, jax.core.Tracer) for x in inputs)
+    xp = jnp if traced else np
+    shape = tuple(np.shape(values))
+    size = int(np.prod(shape))
+    flat = []
+    for x in inputs:
+        x = xp.asarray(x)
+        trailing = x.shape[len(shape):]
+        x = x.reshape((size,) + trailing)
+        pad = [(0, _bucket(size, 64) - size)] + [(0, 0)] * len(trailing)
+        if trailing:  # the byte axis of strings: pad its width too
+            pad[-1] = (0, _bucket(trailing[-1], 16) - trailing[-1])
+        flat.append(xp.pad(x, pad))
+    out = fn(*flat, *args)
+    if traced:
+        return out[:size].reshape(shape)
+    return jnp.asarray(np.asarray(out)[:size].reshape(shape))
 
 
 def _is_string_input(inputs) -> bool:
@@ -103,19 +142,21 @@ class Hashing(Layer):
             else:
                 raise ValueError("The `salt` argument for `Hashing` can only be a tuple of size "
                                  f"2 integers, or a single integer. Received: salt={salt}.")
+        self._key = None if self.salt is None else _hash64.split_key(*self.salt)
+        if num_bins >= 2 ** 31:
+            raise NotImplementedError(f"Hashing(num_bins={num_bins}): lamina supports fewer "
+                                      "than 2**31 bins.")
 
     # -- hashing -------------------------------------------------------------------
-    def _salt_key(self):
-        return None if self.salt is None else (int(self.salt[0]), int(self.salt[1]))
-
     def _bins_from_bytes(self, data, lengths, hash_bins: int):
-        if not self.strong_hash and int(np.max(lengths, initial=0)) > _hash64.MAX_FARMHASH_LEN:
+        if self.strong_hash:
+            return _run_bucketed(_sip_bytes, lengths, self._key, np.uint32(hash_bins), data=data)
+        if int(np.max(lengths, initial=0)) > _hash64.MAX_FARMHASH_LEN:
             raise NotImplementedError(
                 f"Hashing without a salt (FarmHash64) of strings longer than "
                 f"{_hash64.MAX_FARMHASH_LEN} bytes is not implemented in lamina; pass a "
                 "`salt` (SipHash) or shorter strings.")
-        return _bins_of_bytes(jnp.asarray(data), jnp.asarray(lengths), hash_bins,
-                              self._salt_key())
+        return _run_bucketed(_farm_bytes, lengths, np.uint32(hash_bins), data=data)
 
     def _hash_bins(self):
         masked = self.mask_value is not None and self.num_bins > 1
@@ -134,7 +175,10 @@ class Hashing(Layer):
             mask = values == self.mask_value
         if jnp.issubdtype(values.dtype, jnp.floating):
             values = values.astype(jax.dtypes.canonicalize_dtype(jnp.int64))
-        bins = _bins_of_ints(values, hash_bins, self._salt_key())
+        if self.strong_hash:
+            bins = _run_bucketed(_sip_ints, values, self._key, np.uint32(hash_bins))
+        else:
+            bins = _run_bucketed(_farm_ints, values, np.uint32(hash_bins))
         return self._apply_mask(bins, mask)
 
     @staticmethod
