@@ -142,14 +142,12 @@ def deserialize(config, custom_objects: dict | None = None):
     A name (``"mse"``, ``"AUC"``, ``"binary_accuracy"``...) gives a new instance
     of the matching class with default arguments.
     """
-    if isinstance(config, str) and not (custom_objects and config in custom_objects):
-        cls = _ALL_OBJECTS.get(config)
-        if cls is None:
-            registered = _serialization.get_registered_object(config, custom_objects)
-            if registered is None:
-                raise ValueError(f"Could not interpret metric identifier: {config}")
-            return registered() if isinstance(registered, type) else registered
-        return cls()
+    if isinstance(config, str):
+        # Custom objects first, then the built-in names (as Keras looks them up).
+        obj = _serialization.get_registered_object(config, custom_objects, _ALL_OBJECTS)
+        if obj is None:
+            raise ValueError(f"Could not interpret metric identifier: {config}")
+        return obj() if isinstance(obj, type) else obj
     obj = _serialization.deserialize_keras_object(
         config, module_objects={**_ALL_OBJECTS, **_fn_objects()},
         custom_objects=custom_objects)

@@ -51,12 +51,9 @@ def test_recall_matches_keras(kwargs, kind, sw_shape):
 
 AUC_CASES = [
     ({}, "binary"),
-    ({}, "binary1"),
-    ({"num_thresholds": 7}, "binary"),
     ({"curve": "PR"}, "binary"),
     ({"curve": "pr", "summation_method": "minoring"}, "binary"),
     ({"curve": "ROC", "summation_method": "majoring"}, "binary"),
-    ({"thresholds": [0.3, 0.5, 0.8]}, "binary"),
     ({"thresholds": [0.25, 0.5, 0.75]}, "binary"),
     ({"multi_label": True}, "binary"),
     ({"multi_label": True, "num_labels": 4, "curve": "PR"}, "binary"),

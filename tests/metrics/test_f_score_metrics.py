@@ -1,5 +1,6 @@
 """F1Score and FBetaScore against Keras 3."""
 
+import jax
 import numpy as np
 import pytest
 from _metrics_testlib import assert_close, check_against_keras, check_stateless_jit, keras
@@ -39,6 +40,18 @@ def test_stateless_update_on_unbuilt_metric_builds_it():
     for a, e in zip(state, expected):
         assert_close(a, e)
     assert_close(m.stateless_result(state), theirs.stateless_result(expected))
+
+
+def test_lazy_build_inside_jit_gives_concrete_variables():
+    m = lm.F1Score(average="micro")
+    yt, yp = np.eye(3, dtype="float32"), np.eye(3, dtype="float32")[::-1]
+    state = jax.jit(m.stateless_update_state)([], yt, yp)
+    assert len(state) == len(m.variables) == 4
+    for v in m.variables:  # created during the trace, still concrete zeros
+        np.testing.assert_array_equal(np.asarray(v.value), 0.0)
+    theirs = keras.metrics.F1Score(average="micro")
+    theirs.update_state(yt, yp)
+    assert_close(m.stateless_result(state), theirs.result())
 
 
 def test_all_zero_predictions_are_negative():

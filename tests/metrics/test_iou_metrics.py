@@ -15,7 +15,6 @@ CASES = [
     ("IoU", {"num_classes": 3, "target_class_ids": [0, 1], "sparse_y_true": False,
              "sparse_y_pred": False}, "onehot_scores", (N,), True),
     ("MeanIoU", {"num_classes": 3}, "segmentation", (N, 2, 2), True),
-    ("MeanIoU", {"num_classes": 3, "dtype": "float32"}, "classes", (N,), False),
     ("BinaryIoU", {}, "binary1", (N,), True),
     ("BinaryIoU", {"target_class_ids": [1], "threshold": 0.3, "dtype": "float32"}, "binary",
      (N, 4), False),

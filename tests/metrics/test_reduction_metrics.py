@@ -99,6 +99,20 @@ def test_stateless_api_is_pure_and_jits_once():
     assert [np.asarray(v.value).item() for v in m.variables] == [0.0, 0.0]
 
 
+def test_stateless_update_runs_under_scan():
+    # Several batches per compiled call (steps_per_execution) carry the state in a scan.
+    m, ref = lm.Mean(), keras.metrics.Mean()
+    values = np.random.default_rng(2).normal(size=(4, 5)).astype("float32")
+
+    def body(state, batch):
+        return m.stateless_update_state(state, batch), None
+
+    state, _ = jax.lax.scan(body, m.stateless_reset_state(), values)
+    for batch in values:
+        ref.update_state(batch)
+    assert_close(m.stateless_result(state), ref.result())
+
+
 def test_stateless_reset_returns_initial_values_without_touching_state():
     m = lm.Sum()
     m.update_state([1.0, 2.0])
