@@ -1,4 +1,5 @@
-"""Shared helpers: run the same optimizer in Keras 3 and in lamina on fixed gradients."""
+"""Helpers for the optimizer tests: run the same optimizer in Keras 3 and in lamina on fixed
+gradients."""
 
 import os
 
@@ -6,7 +7,6 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 
 import lamina.optimizers  # noqa: E402
 from lamina.state import Variable  # noqa: E402
@@ -45,8 +45,3 @@ def run_lamina_stateful(factory, steps: int):
     return opt, ([np.asarray(v.value) for v in variables],
                  [np.asarray(v.value) for v in opt.variables],
                  [v.path.split("/")[-1] for v in opt.variables])
-
-
-@pytest.fixture(scope="session")
-def keras_module():
-    return keras

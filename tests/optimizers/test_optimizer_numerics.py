@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 import pytest
-from conftest import gradients, initial_values, run_keras, run_lamina_stateful
+from optimizer_harness import gradients, initial_values, run_keras, run_lamina_stateful
 
 STEPS = 4
 

@@ -4,7 +4,7 @@ import jax
 import keras
 import numpy as np
 import pytest
-from conftest import NAMES, gradients, initial_values
+from optimizer_harness import NAMES, gradients, initial_values
 
 import lamina.optimizers as lo
 from lamina.state import Variable
