@@ -20,12 +20,19 @@ import numpy as np
 from lamina import dtypes
 from lamina.state import current_scope
 
-_GLOBAL = {"seed": None, "counter": itertools.count()}
+_GLOBAL = {"seed": None, "counter": itertools.count(), "owners": itertools.count()}
 
 
 def set_global_seed(seed: int | None) -> None:
     _GLOBAL["seed"] = None if seed is None else int(seed)
     _GLOBAL["counter"] = itertools.count()
+    _GLOBAL["owners"] = itertools.count()
+
+
+def next_owner_id() -> int:
+    """A per-object identifier for folding keys: the same construction order after the
+    same ``set_random_seed`` gives the same identifiers (and so the same randomness)."""
+    return next(_GLOBAL["owners"])
 
 
 def global_seed() -> int:
@@ -52,16 +59,23 @@ def stable_id(name: str) -> int:
     return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
 
 
-def draw_key(owner_name: str, seed: int | None = None):
+def draw_key(owner, seed: int | None = None):
     """The key a random layer uses for one draw.
 
+    Args:
+        owner: the layer (or any object with ``_rng_id``) drawing, or a name.
+        seed: the layer's own seed, folded in when given.
+
     Inside a stateless scope with a key (e.g. a train step), the key is derived from
-    the scope's key, the owner's name and the draw count; a layer-level ``seed`` is
-    folded in too. Outside, a fresh key comes from the global seed.
+    the scope's key, the owner's identifier and the draw count. Outside, a fresh key
+    comes from the global seed.
     """
     scope = current_scope()
     if scope is not None and scope.key is not None:
-        key = scope.next_key(stable_id(owner_name))
+        owner_id = owner if isinstance(owner, int) else getattr(owner, "_rng_id", None)
+        if owner_id is None:
+            owner_id = stable_id(str(owner))
+        key = scope.next_key(owner_id)
         return key if seed is None else jax.random.fold_in(key, int(seed))
     if seed is not None:
         return jax.random.fold_in(next_key(), int(seed))
@@ -76,9 +90,10 @@ class SeedGenerator:
     def __init__(self, seed: int | None = None, name: str | None = None, **kwargs):
         self.seed = seed
         self.name = name or f"seed_generator_{next(SeedGenerator._counter)}"
+        self._rng_id = next_owner_id()
 
     def next(self, ordered: bool = True):
-        return draw_key(self.name, self.seed)
+        return draw_key(self, self.seed)
 
     def get_config(self):
         return {"seed": self.seed}

@@ -15,19 +15,20 @@ def copy_weights(src, dst) -> None:
     dst.set_weights([np.asarray(w) for w in src.get_weights()])
 
 
-def assert_close(actual, expected, rtol=RTOL, atol=ATOL) -> None:
+def assert_close(actual, expected, rtol=RTOL, atol=ATOL, err_msg="") -> None:
     """Compares (nested lists/dicts of) arrays to float32 tolerance."""
     if isinstance(expected, dict):
         assert set(actual) == set(expected)
         for k in expected:
-            assert_close(actual[k], expected[k], rtol, atol)
+            assert_close(actual[k], expected[k], rtol, atol, f"{err_msg}[{k}]")
         return
     if isinstance(expected, (list, tuple)):
         assert len(actual) == len(expected)
         for a, e in zip(actual, expected):
-            assert_close(a, e, rtol, atol)
+            assert_close(a, e, rtol, atol, err_msg)
         return
-    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=rtol, atol=atol,
+                               err_msg=err_msg)
 
 
 __all__ = ["keras", "copy_weights", "assert_close", "RTOL", "ATOL"]

@@ -201,7 +201,7 @@ class Dropout(Layer):
     def call(self, inputs, training=False):
         if training and self.rate > 0:
             return lrandom.dropout(inputs, self.rate, self.noise_shape,
-                                   seed=lrandom.draw_key(self.name, self.seed))
+                                   seed=lrandom.draw_key(self, self.seed))
         return inputs
 
     def get_config(self):

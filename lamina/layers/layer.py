@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import dtype_policy as _policies
+from lamina import random as lrandom
 from lamina import dtypes
 from lamina.call_context import current_training, training_context
 from lamina.graph import KerasTensor, Node, any_symbolic, flatten, map_structure
@@ -123,6 +124,7 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         self.name = name or uniquify(to_snake_case(type(self).__name__))
         self.dtype_policy = _policies.get(dtype)
+        self._rng_id = lrandom.next_owner_id()
         self.autocast = autocast
         self._trainable = bool(trainable)
         self.built = False

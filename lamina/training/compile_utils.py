@@ -98,19 +98,39 @@ class CompiledLoss:
         return total, per_output
 
 
-def _resolve_metric(identifier, loss_obj, y_true_shape, y_pred_shape):
-    """A metric object; 'accuracy'/'acc' and 'crossentropy'/'ce' follow the loss and shapes."""
-    if isinstance(identifier, str) and identifier in ("accuracy", "acc", "crossentropy", "ce"):
-        loss_fn = getattr(loss_obj, "fn", None) or loss_obj
-        loss_name = getattr(loss_fn, "__name__", None) or type(loss_obj).__name__
-        loss_name = loss_name.lower()
-        is_binary = "binary" in loss_name or (y_pred_shape[-1:] == (1,) and
-                                               "categorical" not in loss_name)
-        is_sparse = "sparse" in loss_name or (
-            not is_binary and y_true_shape is not None and (
-                len(y_true_shape) < len(y_pred_shape) or (
-                    y_true_shape[-1:] == (1,) and y_pred_shape[-1:] != (1,))))
-        if identifier in ("accuracy", "acc"):
+def _metric_specs(value, names: list[str], what: str) -> list[list]:
+    """One list of metrics per output: a flat list applies to every output, a list of
+    lists or a dict gives each output its own."""
+    def as_list(v):
+        return [] if v is None else list(v) if isinstance(v, (list, tuple)) else [v]
+
+    if value is None:
+        return [[] for _ in names]
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise ValueError(f"`{what}` names output {unknown[0]!r}, but the model's outputs "
+                             f"are {names}.")
+        return [as_list(value.get(k)) for k in names]
+    if isinstance(value, (list, tuple)) and value and all(
+            v is None or isinstance(v, (list, tuple, dict)) for v in value):
+        if len(value) != len(names):
+            raise ValueError(f"`{what}` is a list of {len(value)} lists but the model has "
+                             f"{len(names)} output(s) {names}.")
+        return [as_list(v) for v in value]
+    return [as_list(value) for _ in names]
+
+
+def _resolve_metric(identifier, y_true_shape, y_pred_shape):
+    """A metric object. 'accuracy'/'acc' and 'crossentropy'/'ce' pick the binary, sparse
+    or categorical variant from the target and prediction shapes, as Keras 3 does."""
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc",
+                                                              "crossentropy", "ce"):
+        is_binary = y_pred_shape[-1] == 1
+        is_sparse = y_true_shape is not None and (
+            len(y_true_shape) < len(y_pred_shape) or (
+                y_true_shape[-1] == 1 and y_pred_shape[-1] > 1))
+        if identifier.lower() in ("accuracy", "acc"):
             cls = (metrics_mod.BinaryAccuracy if is_binary else
                    metrics_mod.SparseCategoricalAccuracy if is_sparse else
                    metrics_mod.CategoricalAccuracy)
@@ -122,6 +142,9 @@ def _resolve_metric(identifier, loss_obj, y_true_shape, y_pred_shape):
     metric = metrics_mod.get(identifier)
     if metric is None:
         raise ValueError(f"Could not interpret metric {identifier!r}.")
+    if isinstance(identifier, str):
+        # A metric named by a string ("mae", "AUC") logs under that string, as Keras.
+        metric.name = identifier
     return metric
 
 
@@ -130,12 +153,8 @@ class CompiledMetrics:
 
     def __init__(self, metrics, weighted_metrics, output_names: list[str]):
         self.output_names = output_names
-        self._specs = _per_output(metrics, output_names, "metrics", allow_broadcast=True)
-        self._weighted_specs = _per_output(weighted_metrics, output_names, "weighted_metrics",
-                                           allow_broadcast=True)
-        for spec in self._specs + self._weighted_specs:
-            if spec is not None and not isinstance(spec, (list, tuple)):
-                raise TypeError(f"Metrics for an output must be a list, received {spec!r}.")
+        self._specs = _metric_specs(metrics, output_names, "metrics")
+        self._weighted_specs = _metric_specs(weighted_metrics, output_names, "weighted_metrics")
         self.entries: list = []  # (output index, metric, weighted, log name)
         self.built = False
 
@@ -146,7 +165,7 @@ class CompiledMetrics:
             for i, spec in enumerate(specs):
                 for ident in spec or []:
                     yt = None if y_true is None or y_true[i] is None else tuple(y_true[i].shape)
-                    metric = _resolve_metric(ident, loss.losses[i], yt, tuple(y_pred[i].shape))
+                    metric = _resolve_metric(ident, yt, tuple(y_pred[i].shape))
                     if y_true is not None and y_true[i] is not None:
                         metric.ensure_built(y_true[i], y_pred[i])
                     name = metric.name

@@ -388,7 +388,7 @@ class Trainer:
                 plan.append((start, size, 1))
                 start += size
         else:
-            plan = _plan(n, batch_size, steps, self._steps_per_execution)
+            plan = _plan(n, batch_size, steps, self._fused_steps(callback_list, mode))
         perm = jnp.asarray(order)
         step = 0
         needs_logs = callback_list.needs_batch_logs
@@ -402,6 +402,20 @@ class Trainer:
             if self.stop_training:
                 break
         return state
+
+    def _fused_steps(self, callback_list, mode: str) -> int:
+        """Batches per compiled call: ``steps_per_execution``, or more when no callback
+        besides the progress bar acts on single batches (the bar just advances in
+        larger strides), so host dispatch stops dominating small models."""
+        from lamina.callbacks import ProgbarLogger
+
+        per_execution = self._steps_per_execution_or1
+        if per_execution > 1 or self.run_eagerly:
+            return per_execution
+        if any(cb._needs_batch_hooks(mode) for cb in callback_list.callbacks
+               if not isinstance(cb, ProgbarLogger)):
+            return per_execution
+        return _AUTO_FUSED_STEPS
 
     def _run_stream_epoch(self, kind, state, stream, callback_list, mode, class_weight=None):
         fn = self._function(kind)
@@ -448,9 +462,18 @@ class Trainer:
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps)
         logs = self._evaluate_data(data, batch_size or 32, steps, callback_list, None)
+        return self._format_logs(logs, return_dict)
+
+    def _format_logs(self, logs: dict, return_dict: bool):
+        """A dict, or Keras's list order: loss, metrics whose names are log keys, the
+        per-output losses, then the remaining keys sorted; one value alone is a scalar."""
         if return_dict:
             return logs
-        values = list(logs.values())
+        order = ["loss", *(e[1].name for e in self._compiled_metrics.entries),
+                 *self._compiled_loss.log_names]
+        keys = [k for k in dict.fromkeys(order) if k in logs]
+        keys += sorted(k for k in logs if k not in keys)
+        values = [logs[k] for k in keys]
         return values[0] if len(values) == 1 else values
 
     def _evaluate_data(self, data, batch_size, steps, callback_list, train_state) -> dict:
@@ -548,7 +571,7 @@ class Trainer:
         state = self._function("train_batch")(state, *data.tree())
         logs = self._logs(state["metrics"])
         self._write_back(state, keep_going=False)
-        return _format_logs(logs, return_dict)
+        return self._format_logs(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Evaluates one batch; returns its loss and metrics."""
@@ -558,7 +581,7 @@ class Trainer:
         self._build_from_first_batch(*data.tree()[:2])
         state = self._initial_state(with_optimizer=False)
         state = self._function("test_batch")(state, *data.tree())
-        return _format_logs(self._logs(state["metrics"]), return_dict)
+        return self._format_logs(self._logs(state["metrics"]), return_dict)
 
     def predict_on_batch(self, x):
         """Predictions for one batch of inputs."""
@@ -583,6 +606,10 @@ class Trainer:
                 *[e[1] for e in self._compiled_metrics.entries]]
 
 
+# Batches fused into one compiled call when callbacks allow it (see _fused_steps).
+_AUTO_FUSED_STEPS = 16
+
+
 def _plan(n: int, batch_size: int, steps: int, per_execution: int) -> list[tuple[int, int, int]]:
     """``(start, batch_size, n_steps)`` calls covering ``steps`` batches of ``n`` samples."""
     full = min(n // batch_size, steps)
@@ -602,10 +629,3 @@ def _plan(n: int, batch_size: int, steps: int, per_execution: int) -> list[tuple
 def _to_python(value):
     arr = np.asarray(value)
     return float(arr) if arr.ndim == 0 else arr
-
-
-def _format_logs(logs: dict, return_dict: bool):
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
