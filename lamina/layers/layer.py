@@ -22,8 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import dtype_policy as _policies
-from lamina import random as lrandom
 from lamina import dtypes
+from lamina import random as lrandom
 from lamina.call_context import current_training, training_context
 from lamina.graph import KerasTensor, Node, any_symbolic, flatten, map_structure
 from lamina.layers.input_spec import assert_input_compatibility
