@@ -78,6 +78,16 @@ ALL_OBJECTS = {k: v for k, v in _DESERIALIZABLE.items()
                             "categorical_generalized_cross_entropy")}
 
 
+# The short names as module attributes too (``lamina.losses.mse``), as tf.keras had them;
+# Keras 3 accepts them only as strings.
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+bce = BCE = binary_crossentropy
+
+
 def serialize(loss) -> Any:
     """Returns the Keras-3 JSON-able form of a loss (class instance or function).
 

@@ -35,6 +35,11 @@ def test_get_resolves_like_keras(name):
         assert isinstance(ours, L.Loss)
 
 
+def test_alias_attributes():
+    for alias, fn in L.FUNCTION_ALIASES.items():
+        assert getattr(L, alias) is fn is L.get(alias)
+
+
 def test_get_wrapper_needs_fn_like_keras():
     with pytest.raises(TypeError):
         keras.losses.get("LossFunctionWrapper")
