@@ -143,8 +143,11 @@ class LossScaleOptimizer(Optimizer):
     def iterations(self):
         return self.inner_optimizer.iterations
 
-    def scale_loss(self, loss):
-        """Multiplies the loss by the current dynamic scale."""
+    def scale_loss(self, loss, state: dict | None = None):
+        """Multiplies the loss by the dynamic scale: the one in ``state`` when given
+        (inside a pure step), else the held one."""
+        if state is not None:
+            return loss * state["dynamic_scale"]
         scale = self._state["dynamic_scale"] if self.built else self.initial_scale
         return loss * scale
 

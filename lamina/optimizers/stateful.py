@@ -336,8 +336,12 @@ class KerasStateMixin:
         new_params, new_state = self._apply_pure(state, grads, trainable_variables)
         return new_params, self.flatten_state(new_state)
 
-    def scale_loss(self, loss):
-        """Multiplies the loss by ``loss_scale_factor`` when one is set."""
+    def scale_loss(self, loss, state: dict | None = None):
+        """Multiplies the loss by ``loss_scale_factor`` when one is set.
+
+        ``state`` (the optimizer state inside a pure step) matters only for
+        optimizers whose scale lives in the state (LossScaleOptimizer).
+        """
         return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
 
     def finalize_variable_values(self, var_list) -> None:

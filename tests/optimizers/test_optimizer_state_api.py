@@ -240,6 +240,7 @@ def test_loss_scale_optimizer_matches_keras_stateless_apply():
             _close(a.value, b)
     assert int(ours.iterations) == 4
     assert float(ours.scale_loss(1.0)) == 4.0
+    assert float(ours.scale_loss(1.0, {**ours.state, "dynamic_scale": 8.0})) == 8.0
     config = ours.get_config()
     assert config["inner_optimizer"]["config"]["momentum"] == 0.5
     assert lo.deserialize(lo.serialize(ours)).get_config() == config
