@@ -98,6 +98,10 @@ class Bidirectional(Layer):
 
     # -- building -----------------------------------------------------------------
     def build(self, sequences_shape, initial_state_shape=None):
+        if not isinstance(sequences_shape, tuple) or len(sequences_shape) < 3:
+            raise ValueError(f"Layer '{self.name}' (Bidirectional) expects a sequence input of "
+                             "rank >= 3 (batch, timesteps, features), received shape "
+                             f"{sequences_shape}.")
         for sub in (self.forward_layer, self.backward_layer):
             if not sub.built:
                 sub._maybe_build((KerasTensor(tuple(sequences_shape)),), {})
