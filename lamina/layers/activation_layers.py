@@ -56,6 +56,9 @@ class ReLU(Layer):
                        "threshold": self.threshold})
         return config
 
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None
 
 class LeakyReLU(Layer):
     """Leaky ReLU: ``x`` for ``x >= 0`` and ``negative_slope * x`` otherwise.
@@ -85,6 +88,9 @@ class LeakyReLU(Layer):
         config["negative_slope"] = self.negative_slope
         return config
 
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None
 
 class PReLU(Layer):
     """Parametric ReLU: ``x`` for ``x >= 0`` and ``alpha * x`` otherwise, ``alpha`` learned.
@@ -171,6 +177,10 @@ class ELU(Layer):
         config["alpha"] = self.alpha
         return config
 
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None
+
 
 def _large_negative(dtype) -> float:
     # Large enough to vanish after exp, small enough not to overflow float16.
@@ -222,3 +232,7 @@ class Softmax(Layer):
         config = super().get_config()
         config["axis"] = self.axis
         return config
+
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None

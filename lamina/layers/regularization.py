@@ -54,6 +54,9 @@ class _SpatialDropout(Dropout):
     def get_config(self):
         return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype}
 
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None
 
 class SpatialDropout1D(_SpatialDropout):
     """Drops entire 1D feature maps (channels) of a (batch, steps, channels) input.
@@ -132,6 +135,9 @@ class GaussianNoise(Layer):
         config.update({"stddev": self.stddev, "seed": self.seed})
         return config
 
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None
 
 class GaussianDropout(Layer):
     """Multiplies inputs by Gaussian noise of mean 1 in training.
@@ -163,6 +169,9 @@ class GaussianDropout(Layer):
         config.update({"rate": self.rate, "seed": self.seed})
         return config
 
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None
 
 class AlphaDropout(Layer):
     """Dropout that keeps the mean and variance of SELU-normalized inputs.
@@ -203,6 +212,9 @@ class AlphaDropout(Layer):
         config.update({"rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape})
         return config
 
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None
 
 class ActivityRegularization(Layer):
     """Returns its input and adds ``l1 * sum(|x|) + l2 * sum(x**2)`` (per sample) as a loss.
@@ -226,6 +238,11 @@ class ActivityRegularization(Layer):
         config = super().get_config()
         config.update({"l1": self.l1, "l2": self.l2})
         return config
+
+    def get_build_config(self):
+        # Keras builds this weightless layer at construction and saves no build config.
+        return None
+
 
 
 __all__ = ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",

@@ -1,5 +1,7 @@
 """ReLU, LeakyReLU, PReLU, ELU and Softmax layers against Keras 3 (JAX backend)."""
 
+import json
+
 import jax
 import numpy as np
 import pytest
@@ -27,6 +29,10 @@ CASES = [
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
 
 
+def _jsonable(value):
+    return json.loads(json.dumps(value))
+
+
 def _pair(name, kwargs):
     return (getattr(layers, name)(name="subject", **kwargs),
             getattr(keras.layers, name)(name="subject", **kwargs))
@@ -50,6 +56,7 @@ def test_outputs_gradients_config_match_keras(name, kwargs):
     expected = np.asarray(theirs(X))
     assert_close(ours(X), expected)
     assert ours.get_config() == theirs.get_config()
+    assert _jsonable(ours.get_build_config()) == _jsonable(theirs.get_build_config())
     # Gradients w.r.t. inputs and weights, through stateless_call.
     tv = [v.value for v in ours.trainable_variables]
     k_tv = [v.value for v in theirs.trainable_variables]

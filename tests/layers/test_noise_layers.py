@@ -6,6 +6,7 @@ structure of the noise) computed on both libraries' outputs; inference mode must
 be the identity in both.
 """
 
+import json
 import math
 
 import jax
@@ -46,6 +47,15 @@ def _keras_train(layer, x):
     return np.asarray(fn(x, state))
 
 
+def _check_config(ours, theirs):
+    """Same config and build config as Keras, and a JSON round trip rebuilds the layer."""
+    assert ours.get_config() == theirs.get_config()
+    assert ours.get_build_config() is None and theirs.get_build_config() is None
+    saved = json.loads(json.dumps(ours.get_config()))
+    clone = type(ours).from_config(saved)
+    assert json.loads(json.dumps(clone.get_config())) == saved
+
+
 def _channel_axis(kwargs):
     return 1 if kwargs.get("data_format") == "channels_first" else -1
 
@@ -66,6 +76,7 @@ def test_spatial_dropout_matches_keras_statistics(name, kwargs, x):
         assert np.all(out.min(axis=spatial) == out.max(axis=spatial))
         assert abs((out == 0).mean() - rate) < 0.08
     assert ours.get_config() == theirs.get_config()
+    assert ours.get_build_config() is None and theirs.get_build_config() is None
     clone = type(ours).from_config(ours.get_config())
     assert clone.get_config() == ours.get_config()
     assert isinstance(ours, layers.Dropout)
@@ -89,7 +100,7 @@ def test_gaussian_noise_statistics_match_keras():
         assert abs(out.mean()) < 0.01
         assert abs(out.std() - 0.3) < 0.01
         assert len(np.unique(out)) > 9000
-    assert ours.get_config() == theirs.get_config()
+    _check_config(ours, theirs)
 
 
 def test_gaussian_dropout_statistics_match_keras():
@@ -103,7 +114,7 @@ def test_gaussian_dropout_statistics_match_keras():
     for out in (_train(ours, x), _keras_train(theirs, x)):
         assert abs(out.mean() - 2.0) < 0.02
         assert abs(out.std() - want_std) < 0.02
-    assert ours.get_config() == theirs.get_config()
+    _check_config(ours, theirs)
 
 
 @pytest.mark.parametrize("noise_shape", [None, (None, 1)])
@@ -133,7 +144,7 @@ def test_alpha_dropout_matches_keras(noise_shape):
     assert dropped_values[1] == pytest.approx(dropped_values[3], abs=1e-4)
     for out in outs:  # the self-normalizing property
         assert abs(out.mean()) < 0.1 and abs(out.var() - 1) < 0.15
-    assert ours.get_config() == theirs.get_config()
+    _check_config(ours, theirs)
 
 
 def test_activity_regularization_losses_match_keras():
@@ -145,7 +156,7 @@ def test_activity_regularization_losses_match_keras():
     assert_close(ours.losses[0], theirs.losses[0])
     _, _, losses = ours.stateless_call([], [], NORMAL, return_losses=True)
     assert_close(losses[0], theirs.losses[0])
-    assert ours.get_config() == theirs.get_config()
+    _check_config(ours, theirs)
     clone = layers.ActivityRegularization.from_config(ours.get_config())
     clone(NORMAL)
     assert_close(clone.losses[0], theirs.losses[0])

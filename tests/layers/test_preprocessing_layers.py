@@ -150,6 +150,7 @@ def test_category_encoding_matches_keras(mode, ids):
     assert got.dtype == expected.dtype
     assert_close(got, expected)
     assert ours.get_config() == theirs.get_config()
+    assert_close(layers.CategoryEncoding.from_config(ours.get_config())(ids), expected)
     inp = lamina.Input(shape=ids.shape[1:], batch_size=ids.shape[0], dtype="int32")
     out = layers.CategoryEncoding(4, output_mode=mode)(inp)
     k_out = keras.layers.CategoryEncoding(4, output_mode=mode)(
@@ -190,6 +191,7 @@ def test_discretization_with_boundaries_matches_keras(mode):
     assert got.dtype == expected.dtype
     assert_close(got, expected)
     assert ours.get_config() == theirs.get_config()
+    assert_close(layers.Discretization.from_config(ours.get_config())(data), expected)
     inp = lamina.Input(shape=data.shape[1:])
     assert_close(lamina.Model(inp, layers.Discretization(**kwargs)(inp))(data), expected)
 
