@@ -286,8 +286,8 @@ class Optimizer(KerasStateMixin, KerasSubclassingMixin):
             clip = transforms.keras_gradient_clipping(self.clipnorm, self.global_clipnorm,
                                                       self.clipvalue)
             g, _ = clip.update(g, clip.init(p))
-            p_decayed = self._weight_decay(p, [self._mask(self._decay_mask, n, True)[i]
-                                               for i in active], lr)
+            decay = self._mask(self._decay_mask, n, True)
+            p_decayed = self._weight_decay(p, [decay[i] for i in active], lr)
             p_new, parts = self._step_active(g, p_decayed, active, state, lr, iteration)
             if steps:
                 # Off-update calls only accumulate: the step is computed and discarded.
