@@ -111,3 +111,21 @@ from lamina.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 # isort: split
 # Recurrent layers (names listed in lamina/layers/recurrent/__init__.py's __all__).
 from lamina.layers.recurrent import *  # noqa: F403
+
+# isort: split
+# Normalization and attention layers, EinsumDense.
+from lamina.layers.attention import (
+    AdditiveAttention,
+    Attention,
+    GroupedQueryAttention,
+    GroupQueryAttention,
+    MultiHeadAttention,
+)
+from lamina.layers.einsum_dense import EinsumDense
+from lamina.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    SpectralNormalization,
+    UnitNormalization,
+)
