@@ -36,6 +36,7 @@ def test_normalization_adapt_matches_keras(axis, data):
     assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
     assert [w.dtype for w in ours.weights] == [w.dtype for w in theirs.weights]
     assert_close(ours.get_weights(), theirs.get_weights())
+    assert_close([ours.mean, ours.variance], [theirs.mean, theirs.variance])
     assert ours.get_config() == theirs.get_config()
     assert ours.get_build_config() == {"input_shape": list(data.shape)} or (
         ours.get_build_config() == {"input_shape": data.shape})

@@ -113,6 +113,16 @@ class Normalization(Layer):
         variance = self.adapt_variance.value.reshape(self._broadcast_shape).astype(dtype)
         return mean, variance
 
+    @property
+    def mean(self):
+        """The mean broadcast to the inputs' rank (None before the layer is built)."""
+        return self._stats()[0] if self.built else None
+
+    @property
+    def variance(self):
+        """The variance broadcast to the inputs' rank (None before the layer is built)."""
+        return self._stats()[1] if self.built else None
+
     def call(self, inputs):
         inputs = jnp.asarray(inputs, self.compute_dtype)
         mean, variance = self._stats()
