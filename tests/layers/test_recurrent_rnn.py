@@ -130,7 +130,8 @@ def test_cell_without_state_size_raises():
 
 
 def _stacked(K):
-    return K.layers.RNN(K.layers.StackedRNNCells([K.layers.LSTMCell(U), K.layers.GRUCell(3)]),
+    cells = [K.layers.LSTMCell(U, name="lstm_cell"), K.layers.GRUCell(3, name="gru_cell")]
+    return K.layers.RNN(K.layers.StackedRNNCells(cells, name="stack"),
                         return_sequences=True, return_state=True, name="stacked_rnn")
 
 
