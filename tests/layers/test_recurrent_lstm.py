@@ -187,12 +187,20 @@ def test_embedding_mask_in_functional_model(return_sequences):
     assert_close(lm(tokens), km(tokens))
 
 
-def test_sequential_and_jit():
-    k, lam = pair("LSTM", U)
-    model = lamina.Sequential([lamina.Input((T, D)), lam])
-    assert_close(model(X), k(X))
+def test_sequential_with_masking_layer_and_jit():
+    def build(K):
+        return K.Sequential([K.Input((T, D)), K.layers.Masking(0.0), K.layers.LSTM(U)])
+
+    km, lm = build(keras), build(lamina)
+    randomize(km, seed=8)
+    copy_weights(km, lm)
+    padded = X.copy()
+    padded[0, 3:] = 0.0
+    padded[1, :2] = 0.0
+    assert_close(lm(padded), km(padded))
+    lam = lm.layers[-1]
     fn = jax.jit(lambda tv, x: lam.stateless_call(tv, [], x)[0])
-    assert_close(fn([v.value for v in lam.trainable_variables], X), k(X))
+    assert_close(fn([v.value for v in lam.trainable_variables], X), km.layers[-1](X))
 
 
 def test_shared_lstm_on_two_inputs():

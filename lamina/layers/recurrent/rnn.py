@@ -186,6 +186,10 @@ class RNN(Layer):
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects a sequence "
                              "input of rank >= 3 (batch, timesteps, features), received shape "
                              f"{sequences_shape}.")
+        if self.unroll and sequences_shape[1] is None:
+            raise ValueError(f"Layer '{self.name}': cannot unroll a RNN if the time dimension is "
+                             f"undefined (received shape {sequences_shape}). Pass a `shape` "
+                             "with a fixed number of timesteps to Input().")
         step_shape = (sequences_shape[0],) + tuple(sequences_shape[2:])
         if isinstance(self.cell, Layer):
             if not self.cell.built:
