@@ -72,8 +72,9 @@ def _shape_of(x):
 def _to_array(x, dtype=None):
     if isinstance(x, Variable):
         x = x.value
-    if isinstance(x, (np.ndarray, np.generic, list, float, int, bool)) and not isinstance(
-            x, (str,)):
+    # Only NumPy data is converted: Python scalars in arguments (flags such as
+    # return_attention_scores=True) must stay static under jit.
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "biuf":
         arr = np.asarray(x)
         if arr.dtype == np.float64:
             arr = arr.astype(dtype or dtypes.floatx())
@@ -447,8 +448,13 @@ class Layer:
         self._maybe_build(args, kwargs)
         assert_input_compatibility(self.input_spec, args[0], self.name)
         kwargs = self._resolve_training(kwargs)
-        if "mask" in kwargs and not _signature(self).mask and not _signature(self).has_var_kwargs:
-            kwargs.pop("mask")
+        sig = _signature(self)
+        if not sig.has_var_kwargs:
+            # Like Keras, a layer whose call takes no mask/training ignores them.
+            if "mask" in kwargs and not sig.mask:
+                kwargs.pop("mask")
+            if "training" in kwargs and not sig.training:
+                kwargs.pop("training")
         with training_context(kwargs.get("training", current_training())):
             outputs = self.call(*args, **kwargs)
         if self.activity_regularizer is not None:

@@ -79,6 +79,22 @@ def _layers_by_depth(nodes: list, depth: dict) -> list:
     return [layer for _, layer in ranked]
 
 
+def _named_masks(layer, node, kwargs: dict, masks: dict) -> dict:
+    """Fills ``<arg>_mask`` arguments (e.g. MultiHeadAttention's ``query_mask``) from the
+    masks of the tensors bound to ``<arg>``, when a layer takes several tensors."""
+    sig = _signature(layer)
+    bound = dict(zip(sig.names, node.call_args))
+    bound.update(node.call_kwargs)
+    tensors = [(name, v) for name, v in bound.items() if isinstance(v, KerasTensor)]
+    if len(tensors) < 2:
+        return kwargs
+    for name, tensor in tensors:
+        key = f"{name}_mask"
+        if key in sig.names and kwargs.get(key) is None and masks.get(id(tensor)) is not None:
+            kwargs = dict(kwargs, **{key: masks[id(tensor)]})
+    return kwargs
+
+
 def _overrides_compute_mask(layer) -> bool:
     return type(layer).compute_mask is not Layer.compute_mask
 
@@ -240,6 +256,7 @@ class Functional(Model):
             has_mask = any(m is not None for m in flatten(in_mask))
             if has_mask and _signature(layer).mask and kwargs.get("mask") is None:
                 kwargs = dict(kwargs, mask=in_mask)
+            kwargs = _named_masks(layer, node, kwargs, masks)
             if training is not None and kwargs.get("training") is None and (
                     _signature(layer).training):
                 kwargs = dict(kwargs, training=training)

@@ -75,14 +75,15 @@ class StepBuilder:
             y_pred, masks, new_nt, extra = self._forward(trainable, state["non_trainable"], x,
                                                          True, key)
             total, per_output = self._losses(y, y_pred, sw, masks, extra)
-            return total, (y_pred, masks, new_nt, per_output)
+            # The optimizer divides the gradients by the same scale (loss scaling).
+            scaled = optimizer.scale_loss(total, state["optimizer"])
+            return scaled, (total, y_pred, masks, new_nt, per_output)
 
-        (total, (y_pred, masks, new_nt, per_output)), grads = jax.value_and_grad(
-            loss_fn, has_aux=True)(state["trainable"])
         optimizer = self.model.optimizer
+        (_, (total, y_pred, masks, new_nt, per_output)), grads = jax.value_and_grad(
+            loss_fn, has_aux=True)(state["trainable"])
+        # apply() also projects the variables through their constraints, as Keras.
         new_trainable, new_opt = optimizer.apply(state["optimizer"], grads, state["trainable"])
-        new_trainable = [c(v) if c is not None else v
-                         for c, v in zip(self.model._constraints, new_trainable)]
         return {
             "trainable": list(new_trainable),
             "non_trainable": list(new_nt),

@@ -128,7 +128,8 @@ class Trainer:
     def _initial_state(self, with_optimizer: bool) -> dict:
         if with_optimizer and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
-        self._constraints = [getattr(v, "constraint", None) for v in self.trainable_variables]
+        if with_optimizer:
+            self._written_optimizer_state = self.optimizer.state
         return {"trainable": [v.value for v in self.trainable_variables],
                 "non_trainable": [v.value for v in self.non_trainable_variables],
                 "optimizer": self.optimizer.state if with_optimizer else None,
@@ -143,6 +144,7 @@ class Trainer:
             var._value = value
         if state["optimizer"] is not None:
             self.optimizer.state = state["optimizer"]
+            self._written_optimizer_state = state["optimizer"]
         self._rng = state["rng"]
         if not keep_going:
             return state
@@ -151,6 +153,14 @@ class Trainer:
         copy = jax.tree_util.tree_map(jnp.copy, {k: state[k] for k in (
             "trainable", "non_trainable", "optimizer")})
         return dict(state, **copy)
+
+    def _adopt_optimizer_changes(self, state: dict) -> dict:
+        """Takes up an optimizer state a callback replaced (e.g. a new learning rate)."""
+        held = self.optimizer.state
+        if state["optimizer"] is not None and held is not self._written_optimizer_state:
+            state = dict(state, optimizer=jax.tree_util.tree_map(jnp.copy, held))
+            self._written_optimizer_state = held
+        return state
 
     # -- compiled functions ---------------------------------------------------
     def _function(self, kind: str):
@@ -329,6 +339,7 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             state["metrics"] = self._fresh_metrics_state()
             callback_list.on_epoch_begin(epoch)
+            state = self._adopt_optimizer_changes(state)
             if in_memory:
                 state = self._run_indexed_epoch("train_indexed", state, device_data,
                                                 train.num_samples, batch_size, steps, shuffle,
@@ -346,10 +357,12 @@ class Trainer:
                                                validation_steps, None, state)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
+            state = self._adopt_optimizer_changes(state)
             if self.stop_training:
                 break
         self._write_back(state, keep_going=False)
         callback_list.on_train_end(logs=epoch_logs)
+        self.optimizer.finalize_variable_values(self.trainable_variables)
         return self.history
 
     def _prepare_validation(self, validation_data):
@@ -399,6 +412,8 @@ class Trainer:
             step += count
             logs = LazyLogs(lambda s=state["metrics"]: self._logs(s)) if needs_logs else {}
             getattr(callback_list, f"on_{mode}_batch_end")(step - 1, logs)
+            if mode == "train" and needs_logs:
+                state = self._adopt_optimizer_changes(state)
             if self.stop_training:
                 break
         return state

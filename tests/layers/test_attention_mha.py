@@ -119,9 +119,6 @@ def test_padding_masks_match_keras_masks_from_embeddings():
     assert_close(out, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="the functional executor passes masks only through "
-                   "`mask=` for the first argument; MultiHeadAttention needs query_mask, "
-                   "value_mask and key_mask filled from the masks of query/value/key")
 def test_masks_flow_through_a_functional_model():
     q_ids = np.array([[1, 2, 3, 0], [4, 5, 0, 0]])
     v_ids = np.array([[1, 2, 0], [3, 0, 4]])
