@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lamina.dtypes import floatx, set_floatx, standardize as standardize_dtype
+from lamina.dtypes import floatx, set_floatx
+from lamina.dtypes import standardize as standardize_dtype
 from lamina.graph import KerasTensor
 from lamina.utils.naming import reset_names
 

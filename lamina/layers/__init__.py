@@ -32,6 +32,14 @@ from lamina.layers.merging import (
 )
 from lamina.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from lamina.layers.wrappers import TimeDistributed, Wrapper
+
+# isort: split
+# Recurrent layers (names listed in lamina/layers/recurrent/__init__.py's __all__).
+from lamina.layers.recurrent import *  # noqa: F403
+
+# isort: split
+# Activation, cropping/padding, upsampling, regularization and preprocessing layers.
+from lamina.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from lamina.layers.convolutional import (
     Conv1D,
     Conv1DTranspose,
@@ -51,6 +59,14 @@ from lamina.layers.convolutional import (
     SeparableConv2D,
     SeparableConvolution1D,
     SeparableConvolution2D,
+)
+from lamina.layers.cropping_padding import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
 )
 from lamina.layers.pooling import (
     AveragePooling1D,
@@ -78,18 +94,6 @@ from lamina.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
-
-# isort: split
-# Activation, cropping/padding, upsampling, regularization and preprocessing layers.
-from lamina.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from lamina.layers.cropping_padding import (
-    Cropping1D,
-    Cropping2D,
-    Cropping3D,
-    ZeroPadding1D,
-    ZeroPadding2D,
-    ZeroPadding3D,
-)
 from lamina.layers.preprocessing import (
     CategoryEncoding,
     Discretization,
@@ -107,10 +111,6 @@ from lamina.layers.regularization import (
     SpatialDropout3D,
 )
 from lamina.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
-
-# isort: split
-# Recurrent layers (names listed in lamina/layers/recurrent/__init__.py's __all__).
-from lamina.layers.recurrent import *  # noqa: F403
 
 # isort: split
 # Normalization and attention layers, EinsumDense.
