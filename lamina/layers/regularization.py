@@ -2,7 +2,7 @@
 
 The random layers only act when called with ``training=True``; at inference they
 return their input unchanged. Their keys come from
-``lamina.random.draw_key(self.name, self.seed)``.
+``lamina.random.draw_key(self, self.seed)``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class _SpatialDropout(Dropout):
     def call(self, inputs, training=False):
         if training and self.rate > 0:
             return lrandom.dropout(inputs, self.rate, self._noise_shape(inputs.shape),
-                                   seed=lrandom.draw_key(self.name, self.seed))
+                                   seed=lrandom.draw_key(self, self.seed))
         return inputs
 
     def get_config(self):
@@ -125,7 +125,7 @@ class GaussianNoise(Layer):
 
     def call(self, inputs, training=False):
         if training and self.stddev > 0:
-            key = lrandom.draw_key(self.name, self.seed)
+            key = lrandom.draw_key(self, self.seed)
             noise = jax.random.normal(key, inputs.shape, dtype=self.compute_dtype)
             return inputs + self.stddev * noise
         return inputs
@@ -159,7 +159,7 @@ class GaussianDropout(Layer):
     def call(self, inputs, training=False):
         if training and self.rate > 0:
             stddev = math.sqrt(self.rate / (1.0 - self.rate))
-            key = lrandom.draw_key(self.name, self.seed)
+            key = lrandom.draw_key(self, self.seed)
             noise = 1.0 + stddev * jax.random.normal(key, inputs.shape, dtype=self.compute_dtype)
             return inputs * noise
         return inputs
@@ -199,7 +199,7 @@ class AlphaDropout(Layer):
             return inputs
         shape = inputs.shape if self.noise_shape is None else tuple(
             inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        key = lrandom.draw_key(self.name, self.seed)
+        key = lrandom.draw_key(self, self.seed)
         kept = (jax.random.uniform(key, shape) >= self.rate).astype(inputs.dtype)
         alpha_p = -_SELU_ALPHA * _SELU_SCALE
         a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5

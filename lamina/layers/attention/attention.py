@@ -100,7 +100,7 @@ class Attention(Layer):
         weights = jax.nn.softmax(scores, axis=-1)
         if training and self.dropout > 0:
             weights = lrandom.dropout(weights, self.dropout,
-                                      seed=lrandom.draw_key(self.name, self.seed))
+                                      seed=lrandom.draw_key(self, self.seed))
         return jnp.matmul(weights, value), weights
 
     def _calculate_score_mask(self, scores, v_mask, use_causal_mask):

@@ -156,7 +156,7 @@ class GroupedQueryAttention(Layer):
         probs = scores
         if training and self.dropout > 0.0:
             probs = lrandom.dropout(scores, self.dropout,
-                                    seed=lrandom.draw_key(self.name, self.seed))
+                                    seed=lrandom.draw_key(self, self.seed))
         return jnp.einsum("buqk,bkuh->bquh", probs, value), scores
 
     def _convert_inputs(self, args, kwargs):

@@ -232,7 +232,7 @@ class MultiHeadAttention(Layer):
         probs = scores
         if training and self._dropout > 0.0:
             probs = lrandom.dropout(scores, self._dropout,
-                                    seed=lrandom.draw_key(self.name, self.seed))
+                                    seed=lrandom.draw_key(self, self.seed))
         out = jnp.einsum(self._combine_equation, probs, value)
         return out, scores
 
