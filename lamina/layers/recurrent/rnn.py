@@ -118,7 +118,10 @@ class RNN(Layer):
         go_backwards: process the sequence backwards; with ``return_sequences`` the
             outputs are in processing order (reversed time).
         stateful: keep the final states of each batch as the initial states of the
-            next call (the batch size must be fixed); see ``reset_states()``.
+            next call (the batch size must be fixed); see ``reset_states()``. The
+            states are non-trainable variables named ``rnn_state``, listed after the
+            cell's weights in ``weights`` (Keras does not list them: ``set_weights``
+            also accepts Keras's list without them).
         unroll: unroll the time loop (``lax.scan(unroll=True)``): faster for short
             sequences, more memory and compile time.
         zero_output_for_mask: output zeros (instead of the previous state) at masked
@@ -346,15 +349,18 @@ class RNN(Layer):
         masks = self._dropout_masks(sequences, training)
         values = [v.value for v in self.cell.weights] if isinstance(self.cell, Layer) else []
         key_fn = getattr(self.cell, "_compute_key", None)
-        key = None if key_fn is None else key_fn()
+        key = None if key_fn is None else (type(self), key_fn())
+        try:
+            hash(key)
+        except TypeError:  # e.g. an unhashable callable activation: no sharing
+            key = None
         concrete = not any(isinstance(a, jax.core.Tracer)
                            for a in _leaves((sequences, states, mask, masks, values)))
         if key is None or not concrete:
             return self._scan(sequences, states, mask, masks, training, flags)
         # Eager use on concrete arrays: run the loop as one compiled function, shared by
         # all layers with the same computation, weights passed as arguments.
-        return _compiled_scan(self, (type(self), key))(values, sequences, states, mask, masks,
-                                                       flags)
+        return _compiled_scan(self, key)(values, sequences, states, mask, masks, flags)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if _is_nested(sequences) or isinstance(sequences, dict):
