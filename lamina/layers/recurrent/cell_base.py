@@ -123,8 +123,7 @@ class RecurrentCell(Layer):
         # LSTM and GRU cells apply dropout only for 0 < rate < 1, as in Keras.
         return 0.0 < rate < 1.0
 
-    def _make_dropout_masks(self, batch_size: int, input_dim: int, dtype, training,
-                            owner: str):
+    def _make_dropout_masks(self, batch_size: int, input_dim: int, dtype, training):
         """Draws this sequence's ``(input_mask, recurrent_mask)`` (None where unused).
 
         Masks hold 0 or ``1 / (1 - rate)``; per-gate masks have a leading gates axis.
@@ -138,7 +137,7 @@ class RecurrentCell(Layer):
             if not self._dropout_active(rate):
                 return None
             ones = jnp.ones(lead + (batch_size, width), dtype)
-            return lrandom.dropout(ones, rate, seed=lrandom.draw_key(owner, self.seed))
+            return lrandom.dropout(ones, rate, seed=lrandom.draw_key(self, self.seed))
 
         return draw(self.dropout, input_dim), draw(self.recurrent_dropout, self.units)
 
@@ -172,7 +171,7 @@ class RecurrentCell(Layer):
         Returns ``(output, new_states)``; standalone calls draw fresh dropout masks.
         """
         masks = self._make_dropout_masks(inputs.shape[0], inputs.shape[-1], inputs.dtype,
-                                         training, self.name)
+                                         training)
         return self._step(inputs, states, masks, training)
 
     def _input_projection(self, x, masks):

@@ -141,7 +141,7 @@ class ConvLSTMCell(RecurrentCell):
                                          self.data_format, self.dilation_rate)
 
     # -- dropout ------------------------------------------------------------------------
-    def _make_dropout_masks(self, batch_size, input_dim, dtype, training, owner):
+    def _make_dropout_masks(self, batch_size, input_dim, dtype, training):
         if not training:
             return None, None
         if self._channels_last():
@@ -153,7 +153,7 @@ class ConvLSTMCell(RecurrentCell):
             if not self._dropout_active(rate):
                 return None
             return lrandom.dropout(jnp.ones((4,) + shape, dtype), rate,
-                                   seed=lrandom.draw_key(owner, self.seed))
+                                   seed=lrandom.draw_key(self, self.seed))
 
         return (draw(self.dropout, in_shape),
                 draw(self.recurrent_dropout, self._state_shape(batch_size)))

@@ -279,8 +279,7 @@ class RNN(Layer):
         make_masks = getattr(self.cell, "_make_dropout_masks", None)
         if make_masks is None:
             return None
-        return make_masks(sequences.shape[0], sequences.shape[-1], sequences.dtype, training,
-                          f"{self.name}/{self.cell.name}")
+        return make_masks(sequences.shape[0], sequences.shape[-1], sequences.dtype, training)
 
     def _step_fn(self, sequences_tm, masks, training):
         """``(xs, step)``: the scanned inputs and ``step(x_t, states) -> (out, states)``."""

@@ -73,13 +73,12 @@ class StackedRNNCells(Layer):
             input_shape = (input_shape[0], _output_size(cell))
         self.built = True
 
-    def _make_dropout_masks(self, batch_size, input_dim, dtype, training, owner):
+    def _make_dropout_masks(self, batch_size, input_dim, dtype, training):
         """Each built-in cell's dropout masks for one sequence (None for other cells)."""
         masks, width = [], input_dim
         for cell in self.cells:
             make = getattr(cell, "_make_dropout_masks", None)
-            masks.append(None if make is None else make(batch_size, width, dtype, training,
-                                                        f"{owner}/{cell.name}"))
+            masks.append(None if make is None else make(batch_size, width, dtype, training))
             width = _output_size(cell)
         return masks
 
@@ -102,7 +101,7 @@ class StackedRNNCells(Layer):
     def call(self, inputs, states, training=False):
         """One step through every cell; returns ``(last_output, [states of each cell])``."""
         masks = self._make_dropout_masks(inputs.shape[0], inputs.shape[-1], inputs.dtype,
-                                         training, self.name)
+                                         training)
         return self._step(inputs, states, masks, training)
 
     def get_config(self):
