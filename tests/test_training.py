@@ -304,7 +304,7 @@ def test_compile_errors_name_the_culprit():
 def test_fit_data_errors_name_the_culprit():
     lm = two_outputs(lamina)
     lm.compile("sgd", loss="mse")
-    with pytest.raises(ValueError, match="cardinality.*64.*63"):
+    with pytest.raises(ValueError, match="cardinality.*target .aux_output.: 63"):
         lm.fit(XB, [YB, YB[:63]], verbose=0)
     with pytest.raises(ValueError, match="Input 'x'.*\\(None, 6\\).*\\(64, 5\\)"):
         lm.fit(XB[:, :5], [YB, YB], verbose=0)

@@ -17,10 +17,6 @@ import numpy as np
 from lamina import dtypes
 
 
-def _is_leaf(x) -> bool:
-    return x is None or not isinstance(x, (list, tuple, dict))
-
-
 def _to_numpy(x, what: str):
     """Converts one array-like (NumPy, JAX, pandas, lists of numbers) to a NumPy array."""
     if x is None:
@@ -122,7 +118,7 @@ def _leaves(structure) -> list:
 
 
 class ArrayData:
-    """In-memory ``(x, y, sample_weight)``, validated; batches by index permutation.
+    """In-memory ``(x, y, sample_weight)`` with one sample count, checked up front.
 
     Attributes:
         x: model inputs (list in input order, dict, or one array), NumPy arrays.
@@ -131,14 +127,14 @@ class ArrayData:
         num_samples: the common sample count.
     """
 
-    def __init__(self, x, y=None, sample_weight=None, describe: dict | None = None):
+    def __init__(self, x, y=None, sample_weight=None, input_names=None, output_names=None):
         self.x, self.y, self.sample_weight = x, y, sample_weight
         counts = {}
-        for label, struct in (("x", x), ("y", y), ("sample_weight", sample_weight)):
-            for i, leaf in enumerate(_leaves(struct)):
-                counts[f"{label}[{i}]" if describe is None else describe.get((label, i),
-                                                                             f"{label}[{i}]")] = (
-                    int(leaf.shape[0]))
+        for label, struct, names in (("input", x, input_names), ("target", y, output_names),
+                                     ("sample_weight", sample_weight, output_names)):
+            for i, leaf in enumerate(jax.tree_util.tree_leaves(struct)):
+                name = names[i] if names and i < len(names) else str(i)
+                counts[f"{label} '{name}'"] = int(leaf.shape[0])
         if not counts:
             raise ValueError("No data was provided: expected arrays for x.")
         sizes = set(counts.values())
@@ -215,12 +211,6 @@ class StreamData:
             count += 1
             yield unpack(element)
 
-    def peek(self):
-        """The first batch (consumed from a one-shot generator, kept for the first epoch)."""
-        for batch in self.epoch():
-            return batch
-        raise ValueError("The data generator yielded no batches.")
-
 
 def unpack(element) -> tuple[Any, Any, Any]:
     if isinstance(element, tuple):
@@ -233,7 +223,3 @@ def unpack(element) -> tuple[Any, Any, Any]:
         raise ValueError(f"A data generator must yield x, (x, y) or (x, y, sample_weight); "
                          f"received a tuple of {len(element)} items.")
     return element, None, None
-
-
-def make_batches(num_samples: int, batch_size: int) -> list[tuple[int, int]]:
-    return [(i, min(i + batch_size, num_samples)) for i in range(0, num_samples, batch_size)]

@@ -24,7 +24,7 @@ def _batch_size(x) -> int:
     return jax.tree_util.tree_leaves(x)[0].shape[0]
 
 
-def flat_outputs(model, outputs) -> list:
+def flat_outputs(outputs) -> list:
     """Model outputs (tensor, list or dict) as a list in the model's output order."""
     return flatten(outputs) if isinstance(outputs, (list, tuple, dict)) else [outputs]
 
@@ -39,8 +39,8 @@ class StepBuilder:
     def _forward(self, trainable, non_trainable, x, training, key):
         run = self.model._run_stateless(trainable, non_trainable, (x,), {"training": training},
                                         seed=key, with_masks=True)
-        y_pred = flat_outputs(self.model, run.outputs)
-        masks = flat_outputs(self.model, run.masks) if run.masks is not None else None
+        y_pred = flat_outputs(run.outputs)
+        masks = flat_outputs(run.masks) if run.masks is not None else None
         if masks is None or len(masks) != len(y_pred):
             masks = [None] * len(y_pred)
         extra = run.activity_losses + run.regularization_losses

@@ -206,7 +206,7 @@ class Trainer:
                 sws = self._structure_sample_weight(sample_weight, names or ["output"])
             if class_weight is not None:
                 sws = self._apply_class_weight(class_weight, ys, sws)
-            return data_mod.ArrayData(xs, ys, sws)
+            return data_mod.ArrayData(xs, ys, sws, getattr(self, "input_names", None), names)
         if y is not None or sample_weight is not None:
             raise ValueError(f"`y` and `sample_weight` must not be given to `{what}` when `x` is "
                              f"a generator, iterator or dataset (received x of type "
@@ -530,7 +530,7 @@ class Trainer:
         if data_mod.is_in_memory(x):
             xs = data_mod.structure_inputs(self, x)
             self._check_input_arrays(xs)
-            data = data_mod.ArrayData(xs)
+            data = data_mod.ArrayData(xs, input_names=getattr(self, "input_names", None))
             if not self.built:
                 self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], xs))
             state = {"trainable": [v.value for v in self.trainable_variables],
@@ -538,7 +538,8 @@ class Trainer:
             callback_list.on_predict_begin()
             n = data.num_samples
             total = -(-n // batch_size)
-            plan = _plan(n, batch_size, min(total, steps or total), self._steps_per_execution_or1)
+            plan = _plan(n, batch_size, min(total, steps or total),
+                         self._fused_steps(callback_list, "predict"))
             fn = self._function("predict_indexed")
             device_x = jax.device_put((xs,))
             perm = jnp.arange(n, dtype=jnp.int32)
