@@ -419,8 +419,13 @@ class Layer:
                 x = jnp.asarray(x, compute)
             return x
 
-        args = tuple(map_structure(convert, a) if i == 0 else map_structure(_to_array, a)
-                     for i, a in enumerate(args))
+        first = args[0]
+        leaves = flatten(first)
+        if leaves and all(isinstance(v, (bool, int, float, str)) for v in leaves):
+            # Plain Python data (e.g. layer([[1, 2], [3, 4]])) is one array, as in Keras.
+            first = np.asarray(first)
+        args = (map_structure(convert, first),) + tuple(
+            map_structure(_to_array, a) for a in args[1:])
         kwargs = {k: (v if k in ("training", "mask") else map_structure(_to_array, v))
                   for k, v in kwargs.items()}
         if "mask" in kwargs and kwargs["mask"] is not None:
