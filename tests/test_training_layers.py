@@ -13,6 +13,7 @@ def conv_bn(K):
     inputs = K.Input((6, 6, 2))
     x = K.layers.Conv2D(3, 3, padding="same")(inputs)
     x = K.layers.BatchNormalization()(x)
+    x = K.layers.MaxPooling2D()(x)  # its gradient under jit needs a concrete init value
     x = K.layers.GlobalAveragePooling2D()(x)
     return K.Model(inputs, K.layers.Dense(1)(x))
 

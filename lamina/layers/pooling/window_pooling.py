@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lamina.layers.convolutional import conv_args
 from lamina.layers.input_spec import InputSpec
@@ -72,11 +73,12 @@ class BasePooling(Layer):
         window, strides = self._window(inputs.ndim)
         padding = self.padding.upper()
         if self.pool_mode == "max":
+            # A concrete (NumPy) init value keeps reduce_window differentiable under jit.
             init = -jnp.inf if jnp.issubdtype(inputs.dtype, jnp.floating) else (
                 jnp.iinfo(inputs.dtype).min)
-            return jax.lax.reduce_window(inputs, jnp.asarray(init, inputs.dtype), jax.lax.max,
+            return jax.lax.reduce_window(inputs, np.asarray(init, inputs.dtype), jax.lax.max,
                                          window, strides, padding)
-        summed = jax.lax.reduce_window(inputs, jnp.asarray(0, inputs.dtype), jax.lax.add,
+        summed = jax.lax.reduce_window(inputs, np.asarray(0, inputs.dtype), jax.lax.add,
                                        window, strides, padding)
         if padding == "VALID":
             count = 1
@@ -86,7 +88,7 @@ class BasePooling(Layer):
         # 'same': divide each window by the number of real (unpadded) cells it covers.
         ones = jnp.ones(tuple(inputs.shape[a] if w > 1 else 1 for a, w in enumerate(window)),
                         inputs.dtype)
-        counts = jax.lax.reduce_window(ones, jnp.asarray(0, inputs.dtype), jax.lax.add,
+        counts = jax.lax.reduce_window(ones, np.asarray(0, inputs.dtype), jax.lax.add,
                                        window, strides, padding)
         return summed / counts
 
