@@ -152,46 +152,7 @@ ALL_OBJECTS_DICT: dict[str, type] = {
 }
 
 
-def serialize(constraint: Any) -> Any:
-    """Returns the Keras-3 config dict of a constraint (a string is returned as is)."""
-    if isinstance(constraint, str):
-        return constraint
-    return _ser.serialize_keras_object(constraint)
-
-
-def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
-    """Rebuilds a constraint from a Keras-3 config dict or a name (``"non_neg"``)."""
-    obj = _ser.deserialize_keras_object(config, module_objects=ALL_OBJECTS_DICT,
-                                        custom_objects=custom_objects)
-    return obj() if isinstance(obj, type) else obj
-
-
-def get(identifier: Any) -> Any:
-    """Resolves a constraint identifier.
-
-    Args:
-        identifier: None (returns None), a name (``"max_norm"``), a config dict, a class
-            (instantiated with defaults) or a callable ``f(w) -> w`` (returned as is).
-
-    Raises:
-        ValueError: if the name is unknown or the identifier cannot be interpreted.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        obj = _ser.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-        if obj is None:
-            raise ValueError(f"Unknown constraint {identifier!r}: expected one of "
-                             f"{sorted(ALL_OBJECTS_DICT)} or a registered custom object.")
-        return obj() if isinstance(obj, type) else obj
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError("Could not interpret constraint identifier: expected None, a name, a "
-                     f"config dict or a callable, received {identifier!r}.")
+serialize, deserialize, get = _ser.object_accessors("constraint", ALL_OBJECTS_DICT)
 
 
 __all__ = [*ALL_OBJECTS_DICT, "serialize", "deserialize", "get"]

@@ -499,53 +499,7 @@ ALL_OBJECTS_DICT.update({
 })
 
 
-def serialize(initializer: Any) -> Any:
-    """Returns the Keras-3 config dict of an initializer (a string is returned as is)."""
-    if isinstance(initializer, str):
-        return initializer
-    return _ser.serialize_keras_object(initializer)
-
-
-def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
-    """Rebuilds an initializer from a Keras-3 config dict or a name.
-
-    Args:
-        config: a serialized dict (``{"class_name": "GlorotUniform", "config": {...}}``)
-            or a name such as ``"glorot_uniform"``.
-        custom_objects: extra name -> class mappings.
-    """
-    obj = _ser.deserialize_keras_object(config, module_objects=ALL_OBJECTS_DICT,
-                                        custom_objects=custom_objects)
-    return obj() if isinstance(obj, type) else obj
-
-
-def get(identifier: Any) -> Any:
-    """Resolves an initializer identifier.
-
-    Args:
-        identifier: None (returns None), a name (``"he_normal"``), a config dict,
-            an initializer class (instantiated with defaults) or a callable
-            ``f(shape, dtype=None)`` (returned unchanged).
-
-    Raises:
-        ValueError: if the name is unknown or the identifier cannot be interpreted.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        obj = _ser.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-        if obj is None:
-            raise ValueError(f"Unknown initializer {identifier!r}: expected one of "
-                             f"{sorted(ALL_OBJECTS_DICT)} or a registered custom object.")
-        return obj() if isinstance(obj, type) else obj
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError("Could not interpret initializer identifier: expected None, a name, a "
-                     f"config dict or a callable, received {identifier!r}.")
+serialize, deserialize, get = _ser.object_accessors("initializer", ALL_OBJECTS_DICT)
 
 
 __all__ = ["Initializer", "RandomInitializer", "compute_fans", *ALL_OBJECTS_DICT, "serialize",

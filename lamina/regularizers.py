@@ -7,8 +7,6 @@ it runs inside jitted train steps.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -164,46 +162,7 @@ ALL_OBJECTS_DICT: dict[str, type] = {
 }
 
 
-def serialize(regularizer: Any) -> Any:
-    """Returns the Keras-3 config dict of a regularizer (a string is returned as is)."""
-    if isinstance(regularizer, str):
-        return regularizer
-    return _ser.serialize_keras_object(regularizer)
-
-
-def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
-    """Rebuilds a regularizer from a Keras-3 config dict or a name (``"l2"``)."""
-    obj = _ser.deserialize_keras_object(config, module_objects=ALL_OBJECTS_DICT,
-                                        custom_objects=custom_objects)
-    return obj() if isinstance(obj, type) else obj
-
-
-def get(identifier: Any) -> Any:
-    """Resolves a regularizer identifier.
-
-    Args:
-        identifier: None (returns None), a name (``"l2"``), a config dict, a class
-            (instantiated with defaults) or a callable ``f(x) -> scalar`` (returned as is).
-
-    Raises:
-        ValueError: if the name is unknown or the identifier cannot be interpreted.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        obj = _ser.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-        if obj is None:
-            raise ValueError(f"Unknown regularizer {identifier!r}: expected one of "
-                             f"{sorted(ALL_OBJECTS_DICT)} or a registered custom object.")
-        return obj() if isinstance(obj, type) else obj
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError("Could not interpret regularizer identifier: expected None, a name, a "
-                     f"config dict or a callable, received {identifier!r}.")
+serialize, deserialize, get = _ser.object_accessors("regularizer", ALL_OBJECTS_DICT)
 
 
 __all__ = [*ALL_OBJECTS_DICT, "serialize", "deserialize", "get"]

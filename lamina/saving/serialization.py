@@ -213,3 +213,44 @@ def deserialize_keras_object(config, module_objects: dict | None = None,
         if build_config and hasattr(obj, "build_from_config"):
             obj.build_from_config(build_config)
     return obj
+
+
+def object_accessors(kind: str, all_objects: dict):
+    """``(serialize, deserialize, get)`` for a module of configurable objects.
+
+    Used by initializers, regularizers and constraints, which resolve identifiers the
+    same way: None, a name from ``all_objects`` (or a registered custom object), a
+    config dict, a class (instantiated with defaults) or a plain callable.
+    """
+
+    def serialize(obj: Any) -> Any:
+        """The Keras-3 config dict of the object (a string is returned as is)."""
+        return obj if isinstance(obj, str) else serialize_keras_object(obj)
+
+    def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
+        """Rebuilds the object from a Keras-3 config dict or a name."""
+        obj = deserialize_keras_object(config, module_objects=all_objects,
+                                       custom_objects=custom_objects)
+        return obj() if isinstance(obj, type) else obj
+
+    def get(identifier: Any) -> Any:
+        if identifier is None:
+            return None
+        if isinstance(identifier, str):
+            obj = get_registered_object(identifier, module_objects=all_objects)
+            if obj is None:
+                raise ValueError(f"Unknown {kind} {identifier!r}: expected one of "
+                                 f"{sorted(all_objects)} or a registered custom object.")
+            return obj() if isinstance(obj, type) else obj
+        if isinstance(identifier, dict):
+            return deserialize(identifier)
+        if isinstance(identifier, type):
+            return identifier()
+        if callable(identifier):
+            return identifier
+        raise ValueError(f"Could not interpret {kind} identifier: expected None, a name, a "
+                         f"config dict or a callable, received {identifier!r}.")
+
+    get.__doc__ = (f"Resolves a {kind} identifier: None, a name, a config dict, a class "
+                   "(instantiated with defaults) or a callable (returned as is).")
+    return serialize, deserialize, get
