@@ -1,13 +1,14 @@
 """What the built-in recurrent cells (SimpleRNNCell, GRUCell, LSTMCell) share.
 
-A built-in cell splits one step in two so that the RNN layer can hoist the input
-half out of its time loop:
+A built-in cell splits one step in two:
 
-- ``_input_projection(x, masks)``: ``x @ kernel + input_bias`` for inputs with any
-  leading axes (one step ``(batch, features)`` or a whole time-major sequence
-  ``(time, batch, features)``), with the input dropout mask applied;
+- ``_input_projection(x, masks)``: ``x @ kernel + input_bias`` (any leading axes),
+  with the input dropout mask applied;
 - ``_recurrent_step(projected, states, masks)``: the rest of the step, from the
   projected input and the previous states to ``(output, new_states)``.
+
+The RNN layer calls ``_step(x, states, masks)`` (both halves) inside its loop with
+masks drawn once per sequence by ``_make_dropout_masks``.
 
 Dropout follows Keras: one mask per sequence (the same units are dropped at every
 timestep), drawn before the time loop. When ``recurrent_dropout`` is set, Keras's
