@@ -55,6 +55,9 @@ class Layer:
 
     _keras_module = "keras.layers"
     supports_masking = False
+    # Whether train steps containing this layer may be fused into one loop (see
+    # Trainer._fused_steps); False where that is measured to be slow on CPU.
+    _fuses_into_loops = True
 
     def __init__(self, *, activity_regularizer=None, trainable: bool = True, dtype=None,
                  autocast: bool = True, name: str | None = None, **kwargs):

@@ -327,6 +327,9 @@ class Trainer(DataPreparation):
         per_execution = self._steps_per_execution_or1
         if per_execution > 1 or self.run_eagerly:
             return per_execution
+        if jax.default_backend() == "cpu" and not all(
+                layer._fuses_into_loops for layer in self._flatten_layers()):
+            return per_execution
         if any(cb._needs_batch_hooks(mode) for cb in callback_list.callbacks
                if not isinstance(cb, ProgbarLogger)):
             return per_execution

@@ -33,6 +33,11 @@ class ConvCommon(Layer):
         use_bias: whether a bias vector is added.
     """
 
+    # XLA:CPU runs convolutions inside loops (a scan over several train steps) several
+    # times slower than at top level, so the trainer does not fuse steps around them.
+    _fuses_into_loops = False
+
+
     def __init__(self, rank: int, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
                  bias_regularizer=None, activity_regularizer=None, bias_constraint=None,

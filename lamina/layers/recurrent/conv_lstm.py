@@ -41,6 +41,9 @@ class ConvLSTMCell(RecurrentCell):
         Other arguments as ``LSTMCell``. Dropout uses one mask per gate (as Keras).
     """
 
+    _fuses_into_loops = False  # convolutions: see ConvCommon
+
+
     _gates = 4
 
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
