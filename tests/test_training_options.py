@@ -98,3 +98,22 @@ def test_pandas_inputs():
     frame = pd.DataFrame(X, columns=list("abcde"))
     history = m.fit(frame, pd.Series(Y[:, 0]), batch_size=16, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_step_fusion_follows_callbacks_and_layers():
+    from lamina.callbacks import CallbackList
+
+    dense = model()
+    dense.compile("sgd", "mse")
+    assert dense._fused_steps(CallbackList(None, model=dense), "train") == 16
+
+    class PerBatch(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    assert dense._fused_steps(CallbackList([PerBatch()], model=dense), "train") == 1
+    inputs = lamina.Input((6, 6, 1))
+    conv = lamina.Model(inputs, lamina.layers.Conv2D(2, 3)(inputs))
+    conv.compile("sgd", "mse")
+    # On CPU, convolutions inside a loop run several times slower: no fusion.
+    assert conv._fused_steps(CallbackList(None, model=conv), "train") == 1
