@@ -117,3 +117,21 @@ def test_step_fusion_follows_callbacks_and_layers():
     conv.compile("sgd", "mse")
     # On CPU, convolutions inside a loop run several times slower: no fusion.
     assert conv._fused_steps(CallbackList(None, model=conv), "train") == 1
+
+
+def test_interrupted_fit_leaves_a_usable_model():
+    m = model()
+    m.compile("sgd", "binary_crossentropy")
+    m.fit(X, Y, batch_size=16, verbose=0)
+    before = m.get_weights()
+
+    class Interrupt(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X, Y, batch_size=16, verbose=0, callbacks=[Interrupt()])
+    assert_close(m.get_weights(), before)  # the last completed state, still readable
+    assert m.predict(X[:2], verbose=0).shape == (2, 1)
+    m.fit(X, Y, batch_size=16, verbose=0)

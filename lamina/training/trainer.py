@@ -129,13 +129,16 @@ class Trainer(DataPreparation):
     def _initial_state(self, with_optimizer: bool) -> dict:
         if with_optimizer and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
+        state = {"trainable": [v.value for v in self.trainable_variables],
+                 "non_trainable": [v.value for v in self.non_trainable_variables],
+                 "optimizer": self.optimizer.state if with_optimizer else None,
+                 "metrics": self._fresh_metrics_state(), "rng": self._rng}
         if with_optimizer:
             self._written_optimizer_state = self.optimizer.state
-        return {"trainable": [v.value for v in self.trainable_variables],
-                "non_trainable": [v.value for v in self.non_trainable_variables],
-                "optimizer": self.optimizer.state if with_optimizer else None,
-                "metrics": self._fresh_metrics_state(),
-                "rng": self._rng}
+            # Train steps donate their input buffers: the Variables, the optimizer and
+            # the model keep their own arrays, so an interrupted fit leaves a usable model.
+            state = jax.tree_util.tree_map(jnp.copy, state)
+        return state
 
     def _write_back(self, state: dict, keep_going: bool) -> dict:
         """Writes state into Variables; returns a state safe to donate to the next step."""
@@ -250,7 +253,9 @@ class Trainer(DataPreparation):
         rng = lrandom.numpy_rng()
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
-            state["metrics"] = self._fresh_metrics_state()
+            if epoch > initial_epoch:  # copies: the train step donates its inputs
+                state["metrics"] = jax.tree_util.tree_map(jnp.copy,
+                                                          self._fresh_metrics_state())
             callback_list.on_epoch_begin(epoch)
             state = self._adopt_optimizer_changes(state)
             if in_memory:
