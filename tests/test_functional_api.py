@@ -304,3 +304,24 @@ def test_summary_totals_match_keras(capsys):
     km = headline(keras)
     assert f"Total params: {km.count_params():,}" in text
     assert "main_output (Dense)" in text and "aux_input[0][0]" in text
+
+
+def test_eager_model_calls_are_compiled_once_and_stay_stateful():
+    inputs = lamina.Input((4,))
+    x = L.Dropout(0.5)(L.Dense(8)(inputs))
+    out = lamina.layers.BatchNormalization()(x)
+    model = lamina.Model(inputs, out)
+    data = RNG.standard_normal((16, 4)).astype("float32")
+    a = np.asarray(model(data, training=True))
+    b = np.asarray(model(data, training=True))
+    assert not np.allclose(a, b)  # a fresh dropout mask on every call
+    moving_mean = model.layers[-1].moving_mean.numpy()
+    assert not np.allclose(moving_mean, 0.0)  # training calls update the statistics
+    inference = np.asarray(model(data))
+    assert_close(model(data), inference)
+    assert_close(inference, model.stateless_call([v.value for v in model.trainable_variables],
+                                                 [v.value for v in model.non_trainable_variables],
+                                                 data)[0])
+    fn = model._eager_call_cache[None]
+    model(RNG.standard_normal((16, 4)).astype("float32"))
+    assert fn._cache_size() == 1  # same shapes: no new compilation

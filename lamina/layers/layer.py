@@ -389,13 +389,40 @@ class Layer:
             self._build_by_tracing(args, kwargs)
         trainable = [v.value for v in self.trainable_variables]
         non_trainable = [v.value for v in self.non_trainable_variables]
-        run = self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
+        if self._compiles_eager_calls:
+            run = self._compiled_call(trainable, non_trainable, args, kwargs)
+        else:
+            run = self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
         for var, value in zip(self.non_trainable_variables, run.non_trainable):
             var._value = value
         for layer in self._flatten_layers():
             layer._losses = []
         self._losses = run.activity_losses
         return run.outputs
+
+    # Functional models (whose layers were all traced when the graph was built) run
+    # eager calls as one compiled stateless_call, cached per training flag.
+    _compiles_eager_calls = False
+
+    def _compiled_call(self, trainable, non_trainable, args, kwargs) -> _StatelessRun:
+        if set(kwargs) - {"training", "mask"}:
+            return self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
+        training = kwargs.get("training")
+        cache = self.__dict__.setdefault("_eager_call_cache", {})
+        fn = cache.get(training)
+        if fn is None:
+            def pure(tv, ntv, args, mask, seed):
+                kw = {} if training is None else {"training": training}
+                if mask is not None:
+                    kw["mask"] = mask
+                run = self._run_stateless(tv, ntv, args, kw, seed)
+                return run.outputs, run.non_trainable, run.activity_losses
+
+            fn = cache[training] = jax.jit(pure)
+        # A fresh key per call, so random layers draw new values each time, as eagerly.
+        outputs, new_nt, losses = fn(trainable, non_trainable, args, kwargs.get("mask"),
+                                     lrandom.next_key())
+        return _StatelessRun(outputs, None, new_nt, losses, [])
 
     def _call_in_scope(self, args: tuple, kwargs: dict):
         self._maybe_build(args, kwargs)

@@ -109,6 +109,7 @@ class Functional(Model):
     """
 
     _keras_module = "keras.src.models.functional"
+    _compiles_eager_calls = True
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Layer.__init__(self, name=name or uniquify("functional"), trainable=trainable,

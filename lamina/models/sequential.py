@@ -21,6 +21,7 @@ class Sequential(Model):
     """
 
     _keras_module = "keras.src.models.sequential"
+    _compiles_eager_calls = True
 
     def __init__(self, layers=None, trainable=True, name=None):
         Layer.__init__(self, name=name or uniquify("sequential"), trainable=trainable)
