@@ -21,11 +21,10 @@ class InputLayer(Layer):
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
                  input_tensor=None, optional=False, name=None, ragged=None, **kwargs):
-        kwargs.pop("input_shape", None) if shape is not None else None
-        if "input_shape" in kwargs:
-            shape = kwargs.pop("input_shape")
-        if "batch_input_shape" in kwargs:
-            batch_shape = kwargs.pop("batch_input_shape")
+        # Older Keras spellings of the same arguments.
+        legacy_shape = kwargs.pop("input_shape", None)
+        shape = legacy_shape if shape is None else shape
+        batch_shape = kwargs.pop("batch_input_shape", None) if batch_shape is None else batch_shape
         super().__init__(name=name or uniquify("input_layer"), **kwargs)
         if sparse:
             raise NotImplementedError("Sparse inputs (Input(sparse=True)) are not supported by "
