@@ -9,14 +9,14 @@ from lamina.state import Variable
 from lamina.version import __version__
 
 _SUBMODULES = (
-    "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
-    "models", "optimizers", "random", "regularizers", "saving", "utils", "backend", "ops",
-    "dtypes", "distribution", "mixed_precision", "applications", "datasets", "export",
-    "preprocessing", "tree", "visualization", "quantizers",
+    "activations", "backend", "callbacks", "constraints", "dtypes", "initializers", "layers",
+    "losses", "metrics", "mixed_precision", "models", "optimizers", "random", "regularizers",
+    "saving", "utils",
 )
 _FROM_LAYERS = ("Input", "InputSpec", "Layer")
 _FROM_MODELS = ("Model", "Sequential")
 _FROM_GRAPH = ("KerasTensor",)
+_FROM_POLICY = ("DTypePolicy",)
 
 
 def __getattr__(name):
@@ -30,12 +30,15 @@ def __getattr__(name):
         return getattr(_importlib.import_module("lamina.models"), name)
     if name in _FROM_GRAPH:
         return getattr(_importlib.import_module("lamina.graph"), name)
+    if name in _FROM_POLICY:
+        return getattr(_importlib.import_module("lamina.dtype_policy"), name)
     raise AttributeError(f"module 'lamina' has no attribute {name!r}")
 
 
 def __dir__():
     return sorted(list(globals()) + list(_SUBMODULES) + list(_FROM_LAYERS) + list(_FROM_MODELS)
-                  + list(_FROM_GRAPH))
+                  + list(_FROM_GRAPH) + list(_FROM_POLICY))
 
 
-__all__ = ["Variable", "__version__", *_FROM_LAYERS, *_FROM_MODELS, *_FROM_GRAPH]
+__all__ = ["Variable", "__version__", *_FROM_LAYERS, *_FROM_MODELS, *_FROM_GRAPH,
+           *_FROM_POLICY]

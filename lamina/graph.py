@@ -36,8 +36,7 @@ class KerasTensor:
         name: optional name.
     """
 
-    def __init__(self, shape, dtype="float32", sparse: bool = False, name: str | None = None,
-                 record_history=None):
+    def __init__(self, shape, dtype="float32", sparse: bool = False, name: str | None = None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = dtypes.standardize(dtype)
         self.sparse = sparse
