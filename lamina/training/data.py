@@ -165,6 +165,12 @@ class ArrayData:
     def tree(self):
         return (self.x, self.y, self.sample_weight)
 
+    def on_device(self):
+        """The arrays on the device, transferred once (validation reuses them each epoch)."""
+        if getattr(self, "_device", None) is None:
+            self._device = jax.device_put(self.tree())
+        return self._device
+
 
 class StreamData:
     """Batches from a generator, iterator, PyDataset or DataLoader.

@@ -249,7 +249,7 @@ class Trainer(DataPreparation):
         self.stop_training = False
         state = self._initial_state(with_optimizer=True)
         callback_list.on_train_begin()
-        device_data = jax.device_put(train.tree()) if in_memory else None
+        device_data = train.on_device() if in_memory else None
         rng = lrandom.numpy_rng()
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
@@ -310,13 +310,15 @@ class Trainer(DataPreparation):
         perm = jnp.asarray(order)
         step = 0
         needs_logs = callback_list.needs_batch_logs
+        batch_begin = getattr(callback_list, f"on_{mode}_batch_begin")
+        batch_end = getattr(callback_list, f"on_{mode}_batch_end")
         for start, size, count in plan:
             for k in range(count):
-                getattr(callback_list, f"on_{mode}_batch_begin")(step + k)
+                batch_begin(step + k)
             state = fn(state, device_data, perm, start, batch_size=size, n_steps=count)
             step += count
             logs = LazyLogs(lambda s=state["metrics"]: self._logs(s)) if needs_logs else {}
-            getattr(callback_list, f"on_{mode}_batch_end")(step - 1, logs)
+            batch_end(step - 1, logs)
             if mode == "train" and needs_logs:
                 state = self._adopt_optimizer_changes(state)
             if self.stop_training:
@@ -411,7 +413,7 @@ class Trainer(DataPreparation):
         if isinstance(data, data_mod.ArrayData):
             n = data.num_samples
             total = -(-n // batch_size)
-            state = self._run_indexed_epoch("test_indexed", state, jax.device_put(data.tree()),
+            state = self._run_indexed_epoch("test_indexed", state, data.on_device(),
                                             n, batch_size, min(total, steps or total), False,
                                             None, callback_list, "test")
         else:
