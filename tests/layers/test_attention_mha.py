@@ -88,7 +88,7 @@ CASES = [
 def test_matches_keras(init, args, call_kwargs, grads):
     k, lam = _pair(args, **init)
     assert [(w.path, w.shape) for w in lam.weights] == [
-        (w.path.split("/", 1)[1], tuple(w.shape)) for w in k.weights]
+        (w.path, tuple(w.shape)) for w in k.weights]
     lam_out, lam_grads = probe(lam, args, grads, **call_kwargs)
     k_out, k_grads = probe(k, args, grads, **call_kwargs)
     assert_close(lam_out, k_out)
@@ -181,9 +181,160 @@ def test_errors_name_the_layer():
         L.MultiHeadAttention(2, 3, name="mha_rank")(Q[:, 0], V[:, 0])
     with pytest.raises(ValueError, match="mha_kv"):
         L.MultiHeadAttention(2, 3, name="mha_kv").build(Q.shape, V.shape, (B, S + 1, 7))
+    with pytest.raises(ValueError, match="must be equal"):
+        L.MultiHeadAttention(2, 3).compute_output_shape(Q.shape, V.shape, (B, S + 1, 7))
     with pytest.raises(ValueError, match="num_heads"):
         L.MultiHeadAttention(0, 3)
     with pytest.raises(ValueError, match="attention_axes"):
         L.MultiHeadAttention(2, 3, attention_axes="time")
     with pytest.raises(ValueError, match="Dropout is not supported"):
         L.MultiHeadAttention(2, 3, dropout=0.1, flash_attention=True)
+
+
+# -- value_dim / output_shape / attention_axes / key combinations ------------------------
+# Regression: with value_dim != key_dim the fused attention kernel refused the projected
+# value ("value shape should be [..., 2, 4]"), so the layer could not even be built on
+# symbolic inputs. Keras's own fused path has the same limit at call time (it fails
+# reshaping), so its outputs are taken from the score-returning path, which is the same
+# computation when no query row is fully masked.
+
+SHAPES = {3: ((6, 8), (7, 10), (7, 9)), 4: ((3, 2, 8), (4, 2, 10), (4, 2, 9))}
+DATA = {rank: [RNG.normal(size=(B, *s)).astype("float32") for s in shapes]
+        for rank, shapes in SHAPES.items()}
+
+# (constructor kwargs beyond num_heads=2, key_dim=4; input rank; key given)
+COMBOS = [
+    ({}, 3, False),
+    ({"value_dim": 4, "output_shape": 5}, 3, True),
+    ({"value_dim": 3, "output_shape": 5}, 3, False),
+    ({"value_dim": 3, "output_shape": (2, 5)}, 3, True),
+    ({"value_dim": 6, "use_bias": False}, 3, False),
+    ({"value_dim": 3, "use_bias": False}, 3, True),
+    ({"value_dim": 6, "output_shape": [2, 5]}, 3, True),
+    ({"value_dim": 3, "output_shape": 5}, 4, False),
+    ({"value_dim": 3, "output_shape": (2, 5), "attention_axes": (1,)}, 4, True),
+    ({"value_dim": 3, "attention_axes": (1, 2), "use_bias": False}, 4, False),
+    ({"output_shape": 5, "attention_axes": 1}, 4, False),
+    ({"value_dim": 4, "output_shape": (2, 5), "attention_axes": [1, 2]}, 4, True),
+    ({"value_dim": 6, "attention_axes": (-3,)}, 4, True),
+]
+
+
+def _combo_id(combo):
+    init, rank, with_key = combo
+    return "-".join([f"{k}={v}" for k, v in init.items()] + [f"rank{rank}", f"key={with_key}"])
+
+
+def _symbolic_pair(init, rank, with_key):
+    """Keras and lamina layers called on Inputs, and their symbolic outputs."""
+    init = {"num_heads": 2, "key_dim": 4, "name": "mha", **init}
+    k, lam = keras.layers.MultiHeadAttention(**init), L.MultiHeadAttention(**init)
+    shapes = SHAPES[rank] if with_key else SHAPES[rank][:2]
+    k_out = k(*[keras.Input(s) for s in shapes])
+    lam_out = lam(*[lamina.Input(s) for s in shapes])
+    return k, lam, k_out, lam_out
+
+
+def _random_weights(k, lam):
+    k.set_weights([RNG.normal(scale=0.5, size=w.shape).astype("float32")
+                   for w in k.get_weights()])
+    copy_weights(k, lam)
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=[_combo_id(c) for c in COMBOS])
+def test_dims_axes_and_key_combinations_match_keras(combo):
+    init, rank, with_key = combo
+    unbuilt = L.MultiHeadAttention(2, 4, name="mha", **init).get_config()
+    assert unbuilt == keras.layers.MultiHeadAttention(2, 4, name="mha", **init).get_config()
+
+    k, lam, k_sym, lam_sym = _symbolic_pair(init, rank, with_key)
+    assert lam_sym.shape == k_sym.shape
+    shapes = [(None, *s) for s in SHAPES[rank][:3 if with_key else 2]]
+    assert lam.compute_output_shape(*shapes) == k.compute_output_shape(*shapes)
+    assert [(w.path, w.shape) for w in lam.weights] == [
+        (w.path, tuple(w.shape)) for w in k.weights]
+    assert [w.trainable for w in lam.weights] == [w.trainable for w in k.weights]
+    assert lam.count_params() == k.count_params()
+
+    _random_weights(k, lam)
+    args = DATA[rank] if with_key else DATA[rank][:2]
+    k_out, k_scores = k(*args, return_attention_scores=True)
+    if rank == 4 or lam.value_dim == lam.key_dim:  # Keras's plain call works here
+        assert_close(k(*args), k_out)
+    assert_close(lam(*args), k_out)  # the fused path for rank 3
+    lam_out, lam_scores = lam(*args, return_attention_scores=True)
+    assert lam_scores.shape == k_scores.shape
+    assert_close(lam_out, k_out)
+    assert_close(lam_scores, k_scores)
+
+    # Configs once built (attention_axes resolved), and round trips both ways.
+    config = k.get_config()
+    assert lam.get_config() == config
+    assert L.MultiHeadAttention.from_config(config).get_config() == config
+    assert keras.layers.MultiHeadAttention.from_config(lam.get_config()).get_config() == config
+
+
+def test_value_dim_differs_from_key_dim_issue_example():
+    """The issue's layer: Inputs (6, 8) and (7, 10); Keras weights, count and outputs."""
+    init = {"value_dim": 3, "output_shape": 5}
+    k, lam, k_sym, lam_sym = _symbolic_pair(init, 3, False)
+    assert lam_sym.shape == k_sym.shape == (None, 6, 5)
+    assert [(w.path, w.shape) for w in lam.weights] == [
+        ("mha/query/kernel", (8, 2, 4)), ("mha/query/bias", (2, 4)),
+        ("mha/key/kernel", (10, 2, 4)), ("mha/key/bias", (2, 4)),
+        ("mha/value/kernel", (10, 2, 3)), ("mha/value/bias", (2, 3)),
+        ("mha/attention_output/kernel", (2, 3, 5)), ("mha/attention_output/bias", (5,))]
+    assert lam.count_params() == k.count_params() == 261
+
+    _random_weights(k, lam)
+    q, v = DATA[3][:2]
+    assert_close(lam(q, v), k(q, v, return_attention_scores=True)[0])
+    # In a functional model too.
+    qi, vi = lamina.Input((6, 8)), lamina.Input((7, 10))
+    model = lamina.Model([qi, vi], lam(qi, vi))
+    assert_close(model([q, v]), k(q, v, return_attention_scores=True)[0])
+
+
+@pytest.mark.parametrize("value_dim", [3, 6])
+def test_fused_path_with_other_value_dim_masks_and_gradients(value_dim):
+    """The fused path (no scores asked) with value_dim below/above key_dim, under a
+    causal or padding mask, against Keras's explicit path: outputs and gradients."""
+    init = {"num_heads": 2, "key_dim": 4, "value_dim": value_dim, "name": "mha"}
+    k, lam = keras.layers.MultiHeadAttention(**init), L.MultiHeadAttention(**init)
+    q, v = DATA[3][:2]
+    k.build(q.shape, v.shape)
+    lam.build(q.shape, v.shape)
+    _random_weights(k, lam)
+    v_mask = np.ones((B, 7), bool)
+    v_mask[0, 2:] = False
+    v_mask[1, ::2] = False
+    masks = {"use_causal_mask": True} if value_dim == 3 else {"value_mask": v_mask}
+
+    def grads(layer, **extra):
+        tv = [w.value for w in layer.trainable_variables]
+
+        def loss(tv, q, v):
+            out, _ = layer.stateless_call(tv, [], q, v, **masks, **extra)
+            out = out[0] if isinstance(out, tuple) else out
+            return (out * _weights_for(out.shape)).sum(), out
+
+        return jax.jit(jax.value_and_grad(loss, (0, 1, 2), has_aux=True))(tv, q, v)
+
+    (_, lam_out), lam_g = grads(lam)
+    (_, k_out), k_g = grads(k, return_attention_scores=True)
+    assert_close(lam_out, k_out)
+    assert_close(lam_g, k_g, rtol=1e-4, atol=1e-4)
+
+
+def test_weight_paths_nest_under_the_layer_name_as_optimizer_slots_show():
+    """Keras builds the projections inside the layer's name scope: "mha/query/kernel",
+    which names an optimizer's slots ("mha_query_kernel_momentum")."""
+    paths = []
+    for lib in (keras, lamina):
+        layer = lib.layers.MultiHeadAttention(2, 4, value_dim=3, use_gate=True, name="mha")
+        layer.build((None, 6, 8), (None, 7, 10))
+        opt = lib.optimizers.SGD(momentum=0.9)
+        opt.build(layer.trainable_variables)
+        paths.append(([w.path for w in layer.weights], [v.path for v in opt.variables]))
+    assert paths[0] == paths[1]
+    assert paths[1][0][4:6] == ["mha/gate/kernel", "mha/gate/bias"]

@@ -11,6 +11,7 @@ from lamina import random as lrandom
 from lamina.layers.attention import attention_utils as au
 from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.layer import Layer
+from lamina.layers.recurrent.rnn import prefix_weight_paths
 from lamina.saving.serialization import serialize_keras_object as _ser
 
 
@@ -198,7 +199,15 @@ class MultiHeadAttention(Layer):
         self._value_dense, self._output_dense = self.value_dense, self.output_dense
         if self._use_gate:
             self._gate_dense = self.gate_dense
+        # Keras builds the projections inside this layer's name scope, so their weights
+        # are "<name>/query/kernel" and so on.
+        for sub in self._sublayers_in_weight_order():
+            prefix_weight_paths(self.name, sub)
         self.built = True
+
+    def _sublayers_in_weight_order(self) -> list:
+        gate = [self.gate_dense] if self._use_gate else []
+        return [self.query_dense, self.key_dense, *gate, self.value_dense, self.output_dense]
 
     # -- computation ----------------------------------------------------------
     def _compute_attention(self, query, key, value, attention_mask=None, training=None,
@@ -215,10 +224,8 @@ class MultiHeadAttention(Layer):
                              "access attention scores.")
         fused = not (self._dropout > 0.0 or return_attention_scores or query.ndim != 4)
         if fused:
-            out = au.fused_attention(query, key, value, attention_mask,
-                                     self._inverse_sqrt_key_dim, bool(use_causal_mask),
-                                     self._flash_attention)
-            return out, None
+            return self._fused_attention(query, key, value, attention_mask,
+                                         bool(use_causal_mask)), None
         if use_causal_mask:
             causal = au.causal_mask(query.shape[1], value.shape[1])
             attention_mask = causal if attention_mask is None else (
@@ -235,6 +242,25 @@ class MultiHeadAttention(Layer):
                                     seed=lrandom.draw_key(self, self.seed))
         out = jnp.einsum(self._combine_equation, probs, value)
         return out, scores
+
+    def _fused_attention(self, query, key, value, attention_mask, is_causal):
+        """The fused kernel on ``(B, T, N, H)`` projections, for any ``value_dim``.
+
+        ``jax.nn.dot_product_attention`` wants one head size for query, key and value,
+        while ``key_dim`` and ``value_dim`` may differ. Zero channels add nothing to a
+        dot product and only give zero outputs, so the smaller head size is padded with
+        zeros and the output is cut back to ``value_dim`` channels.
+        """
+        qk_dim, v_dim = query.shape[-1], value.shape[-1]
+        if v_dim < qk_dim:
+            value = jnp.pad(value, [(0, 0)] * 3 + [(0, qk_dim - v_dim)])
+        elif v_dim > qk_dim:
+            pad = [(0, 0)] * 3 + [(0, v_dim - qk_dim)]
+            query, key = jnp.pad(query, pad), jnp.pad(key, pad)
+        out = au.fused_attention(query, key, value, attention_mask,
+                                 self._inverse_sqrt_key_dim, is_causal,
+                                 self._flash_attention)
+        return out[..., :v_dim] if v_dim < qk_dim else out
 
     def _convert_inputs(self, args, kwargs):
         return au.convert_keeping_flags(super()._convert_inputs, args, kwargs)
@@ -270,6 +296,18 @@ class MultiHeadAttention(Layer):
         if return_attention_scores:
             return out, scores
         return out
+
+    def compute_output_shape(self, query_shape, value_shape, key_shape=None):
+        """The output's shape: the query's, with ``output_shape`` as trailing dims."""
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(f"Layer '{self.name}': all dimensions of `value` and `key`, "
+                             f"except the last one, must be equal. Received: "
+                             f"value_shape={value_shape} and key_shape={key_shape}")
+        if self._output_shape:
+            return query_shape[:-1] + tuple(self._output_shape)
+        return query_shape
 
     def compute_mask(self, inputs, previous_mask=None):
         # The output keeps the query's mask.
