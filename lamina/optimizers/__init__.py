@@ -4,7 +4,8 @@ Every optimizer gives the same numbers as its Keras 3 namesake and offers both
 a pure API for jitted train steps (``init(params) -> state``,
 ``apply(state, grads, params) -> (new_params, new_state)``) and Keras's
 stateful API (``build``, ``apply_gradients``, ``variables``, ``iterations``,
-``learning_rate``).
+``learning_rate``). ``get`` also accepts any optax ``GradientTransformation``,
+wrapped in an :class:`OptaxOptimizer`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lamb import Lamb
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale import LossScaleOptimizer
+from lamina.optimizers.optax_optimizer import OptaxOptimizer, is_optax_transformation
 from lamina.optimizers.optimizer import Optimizer, StateVariable
 from lamina.optimizers.sgd import SGD
 from lamina.saving import serialization
@@ -50,13 +52,16 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Any:
 
 
 def get(identifier) -> Optimizer | None:
-    """Returns an optimizer for a name (e.g. ``"adam"``), a config dict or an instance.
+    """Returns an optimizer for a name (e.g. ``"adam"``), a config dict, an instance or an
+    optax ``GradientTransformation`` (wrapped in an :class:`OptaxOptimizer`).
 
     Raises:
         ValueError: the identifier names no known optimizer.
     """
     if identifier is None or isinstance(identifier, Optimizer):
         return identifier
+    if is_optax_transformation(identifier):
+        return OptaxOptimizer(identifier)
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
@@ -65,17 +70,18 @@ def get(identifier) -> Optimizer | None:
                 return found()
             raise ValueError(
                 f"Could not interpret optimizer identifier: {identifier!r}. Expected one of "
-                f"{sorted(_BY_NAME)}, an optimizer config dict or an Optimizer instance.")
+                f"{sorted(_BY_NAME)}, an optimizer config dict, an Optimizer instance or an optax "
+                "GradientTransformation.")
         return cls()
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
         if isinstance(obj, Optimizer):
             return obj
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}. Expected an "
-                     f"optimizer name (one of {sorted(_BY_NAME)}), a config dict or an "
-                     "Optimizer instance.")
+                     f"optimizer name (one of {sorted(_BY_NAME)}), a config dict, an "
+                     "Optimizer instance or an optax GradientTransformation.")
 
 
-__all__ = ["Optimizer", "StateVariable", "LossScaleOptimizer", "SGD", "RMSprop", "Adam",
-           "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl", "Lamb", "Adafactor",
+__all__ = ["Optimizer", "StateVariable", "LossScaleOptimizer", "OptaxOptimizer", "SGD",
+           "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl", "Lamb", "Adafactor",
            "schedules", "serialize", "deserialize", "get"]

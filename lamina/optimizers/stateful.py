@@ -186,6 +186,18 @@ class KerasStateMixin:
         """Creates the slots for ``variables`` (a list of Variables) and holds the state."""
         if self.built:
             return
+        values = self._track_variables(variables)
+        self._custom_initial, self._custom_views = [], []
+        state = self.init(values)
+        state["iteration"] = self._state["iteration"]
+        state["learning_rate"] = self._state["learning_rate"]
+        self._state = state
+        self._variable_views = None
+        self.built = True
+
+    def _track_variables(self, variables) -> list:
+        """Records what ``build`` needs of ``variables`` (index, names, masks,
+        constraints) and returns their values."""
         variables = list(variables)
         self._trainable_variables = variables
         self._var_index = {id(v): i for i, v in enumerate(variables)}
@@ -198,14 +210,7 @@ class KerasStateMixin:
         self._overwrite_mask = [bool(getattr(v, "overwrite_with_gradient", False))
                                 for v in variables]
         self._constraints = [getattr(v, "constraint", None) for v in variables]
-        values = [v.value if isinstance(v, Variable) else jnp.asarray(v) for v in variables]
-        self._custom_initial, self._custom_views = [], []
-        state = self.init(values)
-        state["iteration"] = self._state["iteration"]
-        state["learning_rate"] = self._state["learning_rate"]
-        self._state = state
-        self._variable_views = None
-        self.built = True
+        return [v.value if isinstance(v, Variable) else jnp.asarray(v) for v in variables]
 
     @property
     def variables(self) -> list[StateVariable]:
