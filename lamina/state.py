@@ -163,6 +163,14 @@ class Variable:
         self._value = value
         return value
 
+    def write(self, value) -> None:
+        """Replaces the stored array by ``value`` as it is, outside any scope.
+
+        The write-back of a compiled step: ``value`` is an array the step computed
+        for this variable, so it is neither converted nor checked.
+        """
+        self._value = value
+
     def assign_add(self, delta):
         return self.assign(self.value + delta)
 

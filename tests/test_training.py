@@ -73,7 +73,8 @@ def test_accuracy_resolution_matches_keras(loss, activation, labels, expected_cl
     both_compile(km, lm, optimizer="adam", loss=loss, metrics=["accuracy"])
     hk = km.fit(X[:96], labels[:96], epochs=1, batch_size=32, shuffle=False, verbose=0)
     hl = lm.fit(X[:96], labels[:96], epochs=1, batch_size=32, shuffle=False, verbose=0)
-    assert type(lm.metrics[-1]).__name__ == expected_cls
+    assert lm.metrics_names == km.metrics_names == ["loss", "compile_metrics"]
+    assert type(lm.metrics[-1].metrics[-1]).__name__ == expected_cls
     for key in hk.history:
         assert_close(hl.history[key], hk.history[key], **TOL, err_msg=key)
 
@@ -316,5 +317,5 @@ def test_fit_data_errors_name_the_culprit():
         lm.fit(XB, [YB, YB, YB], verbose=0)
     with pytest.raises(ValueError, match="batch_size"):
         lm.fit(XB, [YB, YB], batch_size=0, verbose=0)
-    with pytest.raises(RuntimeError, match="compile"):
+    with pytest.raises(ValueError, match="compile"):
         two_outputs(lamina).fit(XB, [YB, YB], verbose=0)

@@ -8,14 +8,40 @@ from __future__ import annotations
 
 import collections
 
+from lamina.graph import KerasTensor, flatten
 from lamina.layers.layer import Layer
+from lamina.metrics.metric import Metric
+from lamina.optimizers.optimizer import Optimizer
 from lamina.training.trainer import Trainer
 from lamina.utils.naming import to_snake_case, uniquify
 
 
 def _is_functional_call(args, kwargs) -> bool:
-    return len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs or (
-        len(args) == 1 and "outputs" in kwargs)
+    """Whether a Model is constructed from symbolic inputs and outputs (structures of
+    KerasTensors), positionally or by keyword."""
+    inputs = kwargs.get("inputs", args[0] if args else None)
+    outputs = kwargs.get("outputs", args[1] if len(args) > 1 else None)
+    leaves = flatten([inputs, outputs])
+    return inputs is not None and outputs is not None and bool(leaves) and all(
+        isinstance(t, KerasTensor) for t in leaves)
+
+
+def _append_once(items: list, value) -> None:
+    if all(value is not item for item in items):
+        items.append(value)
+
+
+def _functional_variant(cls):
+    """``cls`` with Functional mixed in after it, made once per class and kept on it:
+    the subclass's methods (e.g. ``train_step``) come first, then Functional's."""
+    from lamina.models.functional import Functional
+
+    variant = cls.__dict__.get("_functional_class")
+    if variant is None:
+        variant = type(cls.__name__, (cls, Functional), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+        cls._functional_class = variant
+    return variant
 
 
 class Model(Trainer, Layer):
@@ -29,18 +55,18 @@ class Model(Trainer, Layer):
     _keras_module = "keras"
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and _is_functional_call(args, kwargs):
-            from lamina.models.functional import Functional
+        from lamina.models.functional import Functional
 
-            return Functional.__new__(Functional)
+        if _is_functional_call(args, kwargs) and not issubclass(cls, Functional):
+            # Model(inputs, outputs), or a subclass called so (a functional subclass,
+            # e.g. one that overrides train_step): the instance is also a Functional.
+            return object.__new__(Functional if cls is Model else _functional_variant(cls))
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
         if _is_functional_call(args, kwargs):
-            raise NotImplementedError(
-                f"{type(self).__name__}: a Model subclass that passes inputs/outputs to "
-                "Model.__init__ (a functional subclass) is not supported by lamina; use "
-                "Model(inputs, outputs) or write call().")
+            raise TypeError(f"{type(self).__name__}: inputs and outputs were given, but the "
+                            "class does not build a functional model.")
         name = kwargs.pop("name", None)
         trainable = kwargs.pop("trainable", True)
         dtype = kwargs.pop("dtype", None)
@@ -60,9 +86,24 @@ class Model(Trainer, Layer):
         self.history = None
         self._steps_per_execution = 1
         self._compiled_loss = None
+        self._compiled_metrics = None
+        self._loss_tracker = None
+        self._output_loss_trackers = []
         self._jit_cache = {}
         self._trace_counts = collections.Counter()
         self._target_tensors = None
+        self._losses_override = None
+        self._rng = None  # the key steps draw from, made on first use
+
+    def __setattr__(self, name, value):
+        # Metrics and optimizers held as public attributes join ``metrics`` and the
+        # step state's ``optimizer_variables``, as in Keras.
+        if not name.startswith("_") and name != "optimizer":
+            if isinstance(value, Metric):
+                _append_once(self.__dict__.setdefault("_tracked_metrics", []), value)
+            elif isinstance(value, Optimizer):
+                _append_once(self.__dict__.setdefault("_tracked_optimizers", []), value)
+        super().__setattr__(name, value)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """Returns a layer by name or by index in ``model.layers`` (exactly one of them)."""
@@ -99,6 +140,8 @@ class Model(Trainer, Layer):
     def from_config(cls, config, custom_objects=None):
         if "layers" in config and "input_layers" in config:
             from lamina.models.functional import Functional
+            from lamina.models.functional_config import functional_from_config
 
-            return Functional.from_config(config, custom_objects=custom_objects)
+            return functional_from_config(Functional if cls is Model else cls, config,
+                                          custom_objects)
         return cls(**config)

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from lamina import losses as losses_mod
 from lamina import metrics as metrics_mod
+from lamina.metrics.metric import Metric
 
 
 def _per_output(value, names: list[str], what: str, allow_broadcast: bool):
@@ -148,17 +149,43 @@ def _resolve_metric(identifier, y_true_shape, y_pred_shape):
     return metric
 
 
-class CompiledMetrics:
-    """Per-output metrics (unweighted and weighted), built on the first batch's shapes."""
+def flat_by_output(value, names: list[str]):
+    """A per-output structure (one array, a list, or a dict by output name) as a list
+    aligned with ``names``; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return [value.get(k) for k in names]
+    if isinstance(value, (list, tuple)) and (len(names) > 1 or len(value) == 1):
+        return list(value)
+    return [value]
+
+
+class CompiledMetrics(Metric):
+    """The metrics given to ``compile``, as one metric named ``"compile_metrics"``.
+
+    Its variables are those of every per-output metric (unweighted and weighted), so
+    the step state holds them as one slice; ``result()`` is a dict by log name. The
+    metrics are created on the first batch, when target and output shapes are known.
+    """
 
     def __init__(self, metrics, weighted_metrics, output_names: list[str]):
+        super().__init__(name="compile_metrics")
         self.output_names = output_names
         self._specs = _metric_specs(metrics, output_names, "metrics")
         self._weighted_specs = _metric_specs(weighted_metrics, output_names, "weighted_metrics")
         self.entries: list = []  # (output index, metric, weighted, log name)
-        self.built = False
+        self._built = False
 
-    def build(self, y_true: list | None, y_pred: list, loss: CompiledLoss) -> None:
+    @property
+    def built(self) -> bool:
+        return self._built
+
+    @property
+    def empty(self) -> bool:
+        return not any(self._specs) and not any(self._weighted_specs)
+
+    def build(self, y_true: list | None, y_pred: list) -> None:
         multi = len(self.output_names) > 1
         names, unweighted = set(), set()
         for weighted, specs in ((False, self._specs), (True, self._weighted_specs)):
@@ -178,25 +205,33 @@ class CompiledMetrics:
                         raise ValueError(f"Two metrics are logged under the same name {log!r}.")
                     names.add(log)
                     self.entries.append((i, metric, weighted, log))
-        self.built = True
+                    self._tracked_metrics.append(metric)
+        self._built = True
 
     @property
     def log_names(self) -> list[str]:
         return [e[3] for e in self.entries]
 
-    def reset(self) -> list:
-        return [m.stateless_reset_state() for _, m, _, _ in self.entries]
+    @property
+    def metrics(self) -> list:
+        """The per-output metric objects, in log order."""
+        return [e[1] for e in self.entries]
 
-    def update(self, states: list, y_true: list, y_pred: list, sample_weight, masks) -> list:
-        new = []
-        for state, (i, metric, weighted, _) in zip(states, self.entries):
+    def update_state(self, y_true, y_pred, sample_weight=None, masks=None) -> None:
+        """Updates every metric with its output's targets, predictions and weights.
+
+        ``y_true``, ``y_pred`` and ``sample_weight`` are per-output structures (one
+        array, a list, or a dict by output name); ``masks`` a list of output masks.
+        """
+        names = self.output_names
+        y_true, y_pred = flat_by_output(y_true, names), flat_by_output(y_pred, names)
+        sample_weight = flat_by_output(sample_weight, names)
+        for i, metric, weighted, _ in self.entries:
             sw = sample_weight[i] if (weighted and sample_weight is not None) else None
-            if masks[i] is not None:
+            if masks is not None and masks[i] is not None:
                 m = masks[i].astype("float32")
                 sw = m if sw is None else sw * m
-            new.append(metric.stateless_update_state(state, y_true[i], y_pred[i],
-                                                     sample_weight=sw))
-        return new
+            metric.update_state(y_true[i], y_pred[i], sample_weight=sw)
 
-    def results(self, states: list) -> dict:
-        return {e[3]: e[1].stateless_result(s) for e, s in zip(self.entries, states)}
+    def result(self) -> dict:
+        return {log: metric.result() for _, metric, _, log in self.entries}

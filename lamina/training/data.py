@@ -182,6 +182,7 @@ class StreamData:
         self.source = source
         self.steps = steps
         self._iterator = None
+        self._peeked = None  # a batch read ahead by peek(), yielded first
         self._is_pydataset = hasattr(source, "__getitem__") and hasattr(source, "__len__") and (
             hasattr(source, "on_epoch_end"))
         self._reiterable = self._is_pydataset or (
@@ -193,6 +194,22 @@ class StreamData:
         if self._is_pydataset or hasattr(self.source, "__len__"):
             return len(self.source)
         return None
+
+    def peek(self) -> tuple[Any, Any, Any]:
+        """The first batch, without consuming it: ``(x, y, sample_weight)``."""
+        if self._is_pydataset:
+            return unpack(self.source[0])
+        if self._reiterable:
+            return unpack(next(iter(self.source)))
+        if self._peeked is None:
+            if self._iterator is None:
+                self._iterator = self.source
+            try:
+                self._peeked = next(self._iterator)
+            except StopIteration:
+                raise ValueError("The data generator or iterator is empty: it yielded no "
+                                 "batch.") from None
+        return unpack(self._peeked)
 
     def epoch(self):
         """Yields the batches of one epoch (``steps`` of them when given)."""
@@ -209,6 +226,11 @@ class StreamData:
                 self.source)
         count = 0
         while self.steps is None or count < self.steps:
+            if self._peeked is not None:
+                element, self._peeked = self._peeked, None
+                count += 1
+                yield unpack(element)
+                continue
             try:
                 element = next(self._iterator)
             except StopIteration:
@@ -219,6 +241,10 @@ class StreamData:
 
 
 def unpack(element) -> tuple[Any, Any, Any]:
+    """``(x, y, sample_weight)`` from a yielded batch: a tuple or list of one to three
+    items (a torch DataLoader yields lists), or ``x`` alone."""
+    if isinstance(element, list):
+        element = tuple(element)
     if isinstance(element, tuple):
         if len(element) == 1:
             return element[0], None, None

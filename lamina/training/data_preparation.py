@@ -8,10 +8,10 @@ weights become per-sample weights; anything else is streamed.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lamina.training import data as data_mod
+from lamina.training.steps import flat_outputs
 
 
 class DataPreparation:
@@ -86,23 +86,31 @@ class DataPreparation:
                 raise ValueError(f"Input '{name}' of model '{self.name}' is incompatible: "
                                  f"expected shape {want}, received data of shape {shape}.")
 
-    def _build_from_first_batch(self, x, y) -> None:
-        """Builds an unbuilt (subclassed) model and the metrics from one batch's shapes."""
+    def _build_model_on(self, x) -> None:
+        """Builds an unbuilt model (subclassed, or Sequential without Input) by calling
+        it on the first sample of ``x``; the batch dimension stays free."""
         if not self.built:
             self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], x))
-        if self._compiled_loss is None:
-            example = self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], x))
-            self._build_compile_structures(example)
+
+    def _build_from_first_batch(self, x, y) -> None:
+        """Builds an unbuilt model, the compiled losses and the compiled metrics from
+        the shapes of one batch (``y`` a list aligned with the outputs, or None)."""
+        self._build_model_on(x)
+        if self._compiled_loss is not None and self._compiled_metrics.built:
+            return
+        one = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct((1,) + tuple(np.shape(a))[1:], np.asarray(
+                a[:1]).dtype), x)
+        spec = jax.eval_shape(
+            lambda tv, ntv, xx: self.stateless_call(tv, ntv, xx, training=False)[0],
+            [v.value for v in self.trainable_variables],
+            [v.value for v in self.non_trainable_variables],
+            self._step_data(one, None, None)[0])
+        self._build_compile_structures(spec)
         if not self._compiled_metrics.built:
-            spec = jax.eval_shape(
-                lambda t, nt, xx: self._steps._forward(t, nt, xx, False, None)[0],
-                [v.value for v in self.trainable_variables],
-                [v.value for v in self.non_trainable_variables],
-                jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(
-                    (1,) + tuple(np.shape(a))[1:], jnp.asarray(a[:1]).dtype), x))
             ys = None if y is None else [None if a is None else jax.ShapeDtypeStruct(
-                (1,) + tuple(a.shape)[1:], jnp.asarray(a[:1]).dtype) for a in y]
-            self._compiled_metrics.build(ys, spec, self._compiled_loss)
+                (1,) + tuple(a.shape)[1:], np.asarray(a[:1]).dtype) for a in y]
+            self._compiled_metrics.build(ys, flat_outputs(spec))
 
     def _prepare_validation(self, validation_data):
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and (

@@ -1,27 +1,34 @@
-"""Pure step functions: ``(state, batch) -> state`` for training and evaluation.
+"""The public step methods of a model: what ``fit``/``evaluate``/``predict`` run per batch.
 
-``state`` is a dict pytree::
+These are Keras's JAX-backend methods, with the same signatures, so code written
+for Keras's "customizing fit with JAX" guide runs unchanged:
 
-    {"trainable": [...], "non_trainable": [...], "optimizer": optax-style state,
-     "metrics": {"loss": [...], "outputs": [[...], ...], "compiled": [[...], ...]},
-     "rng": jax.random key}
+- ``train_step(state, data) -> (logs, state)`` with ``state`` a :class:`TrainState`;
+- ``test_step(state, data) -> (logs, state)`` with a :class:`TestState`;
+- ``predict_step(state, data) -> (outputs, non_trainable_variables)``;
+- ``compute_loss_and_updates``, ``compute_loss``, ``compute_metrics``,
+  ``get_metrics_result``, ``stateless_compute_loss``.
 
-Steps never mutate Python objects; the trainer writes values back to Variables
-after the compiled call. In-memory data is gathered inside the step from a
-device-resident permutation, optionally scanned over several batches.
+Every step is pure: it reads values from its state and returns new ones, and the
+trainer writes them back to Variables after the compiled call. Random layers draw
+from the key of the step's stateless scope, which the trainer derives from its
+RNG key for every batch (``seed`` need not be passed to ``stateless_call``).
+
+The default steps also carry the Keras masks of the outputs (e.g. from
+``Embedding(mask_zero=True)``) to the losses and compiled metrics; an
+overridden ``compute_loss`` or ``compute_metrics`` receives no masks (JAX arrays
+cannot carry a ``_keras_mask`` attribute).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from lamina.graph import flatten
-
-
-def _batch_size(x) -> int:
-    return jax.tree_util.tree_leaves(x)[0].shape[0]
+from lamina.state import StatelessScope
+from lamina.training.compile_utils import flat_by_output
+from lamina.training.step_state import TestState, TrainState, unpack_x_y_sample_weight
 
 
 def flat_outputs(outputs) -> list:
@@ -29,127 +36,228 @@ def flat_outputs(outputs) -> list:
     return flatten(outputs) if isinstance(outputs, (list, tuple, dict)) else [outputs]
 
 
-class StepBuilder:
-    """Builds the pure train/test/predict steps of one compiled model."""
+def _batch_size(x) -> int:
+    return jax.tree_util.tree_leaves(x)[0].shape[0]
 
-    def __init__(self, model):
-        self.model = model
 
-    # -- forward and loss ---------------------------------------------------
-    def _forward(self, trainable, non_trainable, x, training, key):
-        run = self.model._run_stateless(trainable, non_trainable, (x,), {"training": training},
-                                        seed=key, with_masks=True)
-        y_pred = flat_outputs(run.outputs)
-        masks = flat_outputs(run.masks) if run.masks is not None else None
-        if masks is None or len(masks) != len(y_pred):
-            masks = [None] * len(y_pred)
-        extra = run.activity_losses + run.regularization_losses
-        return y_pred, masks, run.non_trainable, extra
+class StepMethods:
+    """Keras's overridable step methods (mixed into ``Model`` through the Trainer)."""
 
-    def _losses(self, y, y_pred, sw, masks, extra):
-        total, per_output = self.model._compiled_loss(y, y_pred, sw, masks)
-        for value in extra:
+    # -- what the state lists hold ---------------------------------------------
+    @property
+    def metrics_variables(self) -> list:
+        """The variables of ``self.metrics``, in order: the ``metrics_variables`` of a step."""
+        return [v for metric in self.metrics for v in metric.variables]
+
+    @property
+    def optimizer_variables(self) -> list:
+        """The variables of ``self.optimizer`` then of any other optimizer the model holds
+        as an attribute (e.g. a GAN's second optimizer), each in its ``variables`` order."""
+        return [v for opt in self._optimizers() for v in opt.variables]
+
+    def _optimizers(self) -> list:
+        found = [self.optimizer] if getattr(self, "optimizer", None) is not None else []
+        for opt in self.__dict__.get("_tracked_optimizers", []):
+            if all(opt is not o for o in found):
+                found.append(opt)
+        return found
+
+    def _overrides(self, name: str) -> bool:
+        """Whether the model's class replaces the step method ``name``."""
+        return getattr(type(self), name) is not getattr(StepMethods, name)
+
+    # -- loss -----------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The total loss of a batch: the compiled losses plus the model's own losses.
+
+        Args:
+            x: the inputs (unused by the default).
+            y, y_pred: targets and predictions, structured like the model's outputs.
+            sample_weight: optional per-sample weights, structured like ``y``.
+            training: whether the loss is computed for training.
+
+        Returns:
+            A scalar.
+        """
+        del x, training
+        total = jnp.zeros((), "float32")
+        if self._compiled_loss is not None and not self._compiled_loss.empty:
+            names = self._compiled_loss.output_names
+            total, _ = self._compiled_loss(flat_by_output(y, names),
+                                           flat_by_output(y_pred, names),
+                                           flat_by_output(sample_weight, names),
+                                           [None] * len(names))
+        override = self.__dict__.get("_losses_override")
+        for value in (override if override is not None else self.losses):
             total = total + jnp.asarray(value, "float32")
-        return total, per_output
+        return total
 
-    def _update_metrics(self, metrics_state, total, per_output, y, y_pred, sw, masks, x):
-        model = self.model
-        batch = jnp.asarray(_batch_size(x), "float32")
-        new = {
-            "loss": model._loss_tracker.stateless_update_state(
-                metrics_state["loss"], total, sample_weight=batch),
-            "outputs": [tracker.stateless_update_state(s, value, sample_weight=batch)
-                        for tracker, s, value in zip(model._output_loss_trackers,
-                                                     metrics_state["outputs"], per_output)],
-            "compiled": model._compiled_metrics.update(metrics_state["compiled"], y, y_pred, sw,
-                                                       masks),
-        }
-        return new
+    def stateless_compute_loss(self, trainable_variables, non_trainable_variables,
+                               metrics_variables, x=None, y=None, y_pred=None,
+                               sample_weight=None, training=True):
+        """``compute_loss`` as a pure function of variable values.
+
+        Returns ``(loss, (trainable_variables, non_trainable_variables,
+        metrics_variables))``.
+        """
+        variables = (list(self.trainable_variables) + list(self.non_trainable_variables)
+                     + self.metrics_variables)
+        values = (list(trainable_variables) + list(non_trainable_variables)
+                  + list(metrics_variables))
+        with StatelessScope(zip(variables, values)) as scope:
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training)
+        new = [scope.new_value(v) for v in variables]
+        n_t, n_nt = len(trainable_variables), len(non_trainable_variables)
+        return loss, (new[:n_t], new[n_t:n_t + n_nt], new[n_t + n_nt:])
+
+    def compute_loss_and_updates(self, trainable_variables, non_trainable_variables,
+                                 metrics_variables, x, y, sample_weight, training=False,
+                                 optimizer_variables=None):
+        """The forward pass and loss of a batch, as a function to differentiate.
+
+        Returns ``(loss, (unscaled_loss, y_pred, non_trainable_variables,
+        metrics_variables))``: ``loss`` is scaled for the optimizer when it scales
+        losses (``loss_scale_factor``, ``LossScaleOptimizer``).
+        """
+        loss, (unscaled, y_pred, _, new_nt, new_mv) = self._loss_and_updates(
+            trainable_variables, non_trainable_variables, metrics_variables, x, y,
+            sample_weight, training, optimizer_variables)
+        return loss, (unscaled, y_pred, new_nt, new_mv)
+
+    def _loss_and_updates(self, trainable_variables, non_trainable_variables,
+                          metrics_variables, x, y, sample_weight, training,
+                          optimizer_variables):
+        """``compute_loss_and_updates`` that also returns the outputs' masks."""
+        run = self._run_stateless(trainable_variables, non_trainable_variables, (x,),
+                                  {"training": training}, seed=None, with_masks=True)
+        y_pred = run.outputs
+        masks = flat_outputs(run.masks) if run.masks is not None else None
+        n_out = len(flat_outputs(y_pred))
+        if masks is None or len(masks) != n_out:
+            masks = [None] * n_out
+        own_losses = run.activity_losses + run.regularization_losses
+        metrics_variables = list(metrics_variables)
+        if self._overrides("compute_loss"):
+            self._losses_override = own_losses
+            try:
+                loss, (_, _, metrics_variables) = self.stateless_compute_loss(
+                    trainable_variables, run.non_trainable, metrics_variables, x=x, y=y,
+                    y_pred=y_pred, sample_weight=sample_weight, training=training)
+            finally:
+                self._losses_override = None
+        else:
+            loss, metrics_variables = self._compiled_loss_and_trackers(
+                metrics_variables, y, y_pred, sample_weight, masks, own_losses)
+        scaled = loss
+        if optimizer_variables is not None and self.optimizer is not None:
+            scaled = self.optimizer.scale_loss(loss, self._main_optimizer_state(
+                optimizer_variables))
+        return scaled, (loss, y_pred, masks, run.non_trainable, metrics_variables)
+
+    def _compiled_loss_and_trackers(self, metrics_variables, y, y_pred, sample_weight, masks,
+                                    own_losses):
+        """The compiled loss with masks; updates the per-output loss trackers."""
+        total = jnp.zeros((), "float32")
+        if self._compiled_loss is not None:
+            names = self._compiled_loss.output_names
+            total, per_output = self._compiled_loss(
+                flat_by_output(y, names), flat_outputs(y_pred),
+                flat_by_output(sample_weight, names), masks)
+            if per_output:
+                batch = jnp.asarray(_batch_size(y_pred), "float32")
+                with StatelessScope(zip(self.metrics_variables, metrics_variables)) as scope:
+                    for tracker, value in zip(self._output_loss_trackers, per_output):
+                        tracker.update_state(value, sample_weight=batch)
+                metrics_variables = [scope.new_value(v) for v in self.metrics_variables]
+        for value in own_losses:
+            total = total + jnp.asarray(value, "float32")
+        return total, metrics_variables
+
+    def _main_optimizer_state(self, optimizer_variables):
+        n = len(self.optimizer.variables)
+        return self.optimizer.unflatten_state(list(optimizer_variables)[:n])
+
+    # -- metrics --------------------------------------------------------------
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics with a batch; returns ``get_metrics_result()``.
+
+        Runs inside the step's stateless scope: metric ``update_state`` calls here
+        update the step's ``metrics_variables``.
+        """
+        del x
+        if self._compiled_metrics is not None:
+            self._compiled_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        """The results of ``self.metrics`` as one dict (dict results are merged in)."""
+        out = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                out.update(result)
+            else:
+                out[metric.name] = result
+        return out
+
+    def _update_metrics_variables(self, metrics_variables, loss, x, y, y_pred, sample_weight,
+                                  masks):
+        variables = self.metrics_variables
+        with StatelessScope(zip(variables, metrics_variables)) as scope:
+            if self._loss_tracker is not None:
+                self._loss_tracker.update_state(
+                    loss, sample_weight=jnp.asarray(_batch_size(y_pred), "float32"))
+            if self._overrides("compute_metrics"):
+                logs = self.compute_metrics(x, y, y_pred, sample_weight)
+            else:
+                if self._compiled_metrics is not None:
+                    self._compiled_metrics.update_state(y, y_pred, sample_weight, masks)
+                logs = self.get_metrics_result()
+        return logs, [scope.new_value(v) for v in variables]
 
     # -- steps ----------------------------------------------------------------
-    def train_batch(self, state, x, y, sw):
-        self.model._trace_counts["train"] += 1
-        rng, key = jax.random.split(state["rng"])
+    def train_step(self, state, data):
+        """One gradient update on one batch: ``(logs, new TrainState)``."""
+        trainable, non_trainable, optimizer_vars, metrics_vars = state
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        if self._overrides("compute_loss_and_updates"):
+            grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
+            (_, (loss, y_pred, non_trainable, metrics_vars)), grads = grad_fn(
+                trainable, non_trainable, metrics_vars, x, y, sample_weight, training=True,
+                optimizer_variables=optimizer_vars)
+            masks = None
+        else:
+            grad_fn = jax.value_and_grad(self._loss_and_updates, has_aux=True)
+            (_, (loss, y_pred, masks, non_trainable, metrics_vars)), grads = grad_fn(
+                trainable, non_trainable, metrics_vars, x, y, sample_weight, True,
+                optimizer_vars)
+        if len(trainable):  # a fully frozen model takes no optimizer step, as in Keras
+            n = len(self.optimizer.variables)
+            trainable, main = self.optimizer.stateless_apply(list(optimizer_vars)[:n], grads,
+                                                             trainable)
+            optimizer_vars = list(main) + list(optimizer_vars)[n:]
+        logs, metrics_vars = self._update_metrics_variables(metrics_vars, loss, x, y, y_pred,
+                                                            sample_weight, masks)
+        return logs, TrainState(list(trainable), list(non_trainable), list(optimizer_vars),
+                                metrics_vars)
 
-        def loss_fn(trainable):
-            y_pred, masks, new_nt, extra = self._forward(trainable, state["non_trainable"], x,
-                                                         True, key)
-            total, per_output = self._losses(y, y_pred, sw, masks, extra)
-            # The optimizer divides the gradients by the same scale (loss scaling).
-            scaled = optimizer.scale_loss(total, state["optimizer"])
-            return scaled, (total, y_pred, masks, new_nt, per_output)
+    def test_step(self, state, data):
+        """Loss and metrics of one batch in inference mode: ``(logs, new TestState)``."""
+        trainable, non_trainable, metrics_vars = state
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        if self._overrides("compute_loss_and_updates"):
+            _, (loss, y_pred, non_trainable, metrics_vars) = self.compute_loss_and_updates(
+                trainable, non_trainable, metrics_vars, x, y, sample_weight, training=False)
+            masks = None
+        else:
+            _, (loss, y_pred, masks, non_trainable, metrics_vars) = self._loss_and_updates(
+                trainable, non_trainable, metrics_vars, x, y, sample_weight, False, None)
+        logs, metrics_vars = self._update_metrics_variables(metrics_vars, loss, x, y, y_pred,
+                                                            sample_weight, masks)
+        return logs, TestState(list(trainable), list(non_trainable), metrics_vars)
 
-        optimizer = self.model.optimizer
-        (_, (total, y_pred, masks, new_nt, per_output)), grads = jax.value_and_grad(
-            loss_fn, has_aux=True)(state["trainable"])
-        # apply() also projects the variables through their constraints, as Keras.
-        new_trainable, new_opt = optimizer.apply(state["optimizer"], grads, state["trainable"])
-        return {
-            "trainable": list(new_trainable),
-            "non_trainable": list(new_nt),
-            "optimizer": new_opt,
-            "metrics": self._update_metrics(state["metrics"], total, per_output, y, y_pred, sw,
-                                            masks, x),
-            "rng": rng,
-        }
-
-    def test_batch(self, state, x, y, sw):
-        self.model._trace_counts["test"] += 1
-        y_pred, masks, _, extra = self._forward(state["trainable"], state["non_trainable"], x,
-                                                False, None)
-        total, per_output = self._losses(y, y_pred, sw, masks, extra)
-        return dict(state, metrics=self._update_metrics(state["metrics"], total, per_output, y,
-                                                        y_pred, sw, masks, x))
-
-    def predict_batch(self, state, x):
-        self.model._trace_counts["predict"] += 1
-        run = self.model._run_stateless(state["trainable"], state["non_trainable"], (x,),
-                                        {"training": False}, seed=None)
-        return run.outputs
-
-    # -- batching over in-memory data ----------------------------------------
-    @staticmethod
-    def gather(data, perm, start, batch_size):
-        idx = lax.dynamic_slice_in_dim(perm, start, batch_size)
-        return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
-
-    def indexed(self, step):
-        """``step(state, x, y, sw)`` over ``n_steps`` batches gathered from device data."""
-
-        def run(state, data, perm, start, batch_size, n_steps):
-            def one(s, i):
-                x, y, sw = self.gather(data, perm, start + i * batch_size, batch_size)
-                return step(s, x, y, sw), None
-
-            if n_steps == 1:
-                return one(state, 0)[0]
-            return lax.scan(one, state, jnp.arange(n_steps))[0]
-
-        return run
-
-    def indexed_predict(self):
-        def run(state, data, perm, start, batch_size, n_steps):
-            def one(i):
-                (x,) = self.gather(data, perm, start + i * batch_size, batch_size)
-                return self.predict_batch(state, x)
-
-            if n_steps == 1:
-                return one(0)
-            stacked = lax.map(one, jnp.arange(n_steps))
-            return jax.tree_util.tree_map(
-                lambda a: a.reshape((n_steps * batch_size,) + a.shape[2:]), stacked)
-
-        return run
-
-    def results(self, metrics_state) -> list:
-        """Log values from metric state, in the order of :meth:`log_names`."""
-        model = self.model
-        values = [model._loss_tracker.stateless_result(metrics_state["loss"])]
-        values += [tracker.stateless_result(s) for tracker, s in zip(
-            model._output_loss_trackers, metrics_state["outputs"])]
-        values += list(model._compiled_metrics.results(metrics_state["compiled"]).values())
-        return values
-
-    def log_names(self) -> list[str]:
-        model = self.model
-        return ["loss", *model._compiled_loss.log_names, *model._compiled_metrics.log_names]
+    def predict_step(self, state, data):
+        """The outputs for one batch: ``(outputs, non_trainable_variables)``."""
+        trainable, non_trainable = state
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self.stateless_call(trainable, non_trainable, x, training=False)

@@ -20,8 +20,11 @@ from lamina.metrics import Mean
 from lamina.training import data as data_mod
 from lamina.training.compile_utils import CompiledLoss, CompiledMetrics
 from lamina.training.data_preparation import DataPreparation
+from lamina.state import StatelessScope
 from lamina.training.logs import LazyLogs
-from lamina.training.steps import StepBuilder
+from lamina.training.loops import StepLoops
+from lamina.training.step_state import PredictState, TestState, TrainState, pack_x_y_sample_weight
+from lamina.training.steps import StepMethods
 
 
 def _check_positive_int(value, name: str, allow_none: bool = True):
@@ -40,7 +43,7 @@ def _verbose(verbose) -> int:
     return verbose
 
 
-class Trainer(DataPreparation):
+class Trainer(StepMethods, DataPreparation):
     """The training half of ``Model`` (mixed into it)."""
 
     # -- compile --------------------------------------------------------------
@@ -79,6 +82,8 @@ class Trainer(DataPreparation):
         self.sample_weight_mode = sample_weight_mode
         self._compiled_loss = None
         self._compiled_metrics = None
+        self._loss_tracker = None
+        self._output_loss_trackers = []
         self._jit_cache: dict = {}
         self._trace_counts = collections.Counter()
         self._rng = lrandom.next_key()
@@ -89,24 +94,26 @@ class Trainer(DataPreparation):
         if self.built:
             self._build_compile_structures()
 
-    def _output_names(self, y_pred_example=None) -> list[str]:
-        names = getattr(self, "output_names", None)
-        if names is None or not self.built:
-            if y_pred_example is None:
-                return None
-            n = len(y_pred_example) if isinstance(y_pred_example, (list, tuple, dict)) else 1
-            if isinstance(y_pred_example, dict):
-                return sorted(y_pred_example)
-            return [f"output_{i + 1}" for i in range(n)] if n > 1 else ["output"]
-        return list(names)
+    def _output_names(self, y_pred_example=None) -> list[str] | None:
+        """The names losses, metrics and targets are matched by, in output order: a dict
+        output's keys (in flattening order), else the output layers' names; for an
+        unbuilt subclassed model, names derived from an example output."""
+        if self.built and getattr(self, "outputs", None) is not None:
+            struct = getattr(self, "_outputs_struct", None)
+            if isinstance(struct, dict):
+                return sorted(struct)
+            return list(self.output_names)
+        if y_pred_example is None:
+            return None
+        if isinstance(y_pred_example, dict):
+            return sorted(y_pred_example)
+        n = len(y_pred_example) if isinstance(y_pred_example, (list, tuple)) else 1
+        return [f"output_{i + 1}" for i in range(n)] if n > 1 else ["output"]
 
     def _build_compile_structures(self, y_pred_example=None) -> None:
         if self._compiled_loss is not None:
             return
-        try:
-            names = self._output_names(y_pred_example)
-        except (AttributeError, TypeError):
-            names = None
+        names = self._output_names(y_pred_example)
         if names is None:
             return
         loss, loss_weights, metrics, weighted = self._compile_args
@@ -114,83 +121,126 @@ class Trainer(DataPreparation):
         self._compiled_metrics = CompiledMetrics(metrics, weighted, names)
         self._loss_tracker = Mean(name="loss")
         self._output_loss_trackers = [Mean(name=n) for n in self._compiled_loss.log_names]
-        self._steps = StepBuilder(self)
 
     def _require_compiled(self, what: str) -> None:
         if not getattr(self, "compiled", False):
-            raise RuntimeError(f"You must call `compile()` before calling `{what}()`.")
+            raise ValueError(f"You must call `compile()` before calling `{what}()` on model "
+                             f"'{self.name}'.")
+
+    def _step_data(self, x, y, sample_weight) -> tuple:
+        """A batch as a step receives it: one array for a single input or output,
+        outputs by name for dict outputs, lists otherwise."""
+        if isinstance(x, list) and len(x) == 1:
+            x = x[0]
+        names = self._compiled_loss.output_names if self._compiled_loss else None
+
+        def present(values):
+            if values is None or names is None:
+                return values
+            if len(values) == 1:
+                return values[0]
+            if isinstance(getattr(self, "_outputs_struct", None), dict):
+                return dict(zip(names, values))
+            return list(values)
+
+        return pack_x_y_sample_weight(x, present(y), present(sample_weight))
 
     # -- state ----------------------------------------------------------------
-    def _fresh_metrics_state(self) -> dict:
-        return {"loss": self._loss_tracker.stateless_reset_state(),
-                "outputs": [t.stateless_reset_state() for t in self._output_loss_trackers],
-                "compiled": self._compiled_metrics.reset()}
+    def _fresh_metrics_variables(self) -> list:
+        return [value for metric in self.metrics for value in metric.stateless_reset_state()]
 
-    def _initial_state(self, with_optimizer: bool) -> dict:
-        if with_optimizer and not self.optimizer.built:
+    def _train_state(self) -> TrainState:
+        """The state of a training call, built once per call from the Variables.
+
+        Train steps donate their input buffers: the state holds copies, so the
+        Variables, the optimizer and the model keep their own arrays and an
+        interrupted fit leaves a usable model.
+        """
+        if not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
-        state = {"trainable": [v.value for v in self.trainable_variables],
-                 "non_trainable": [v.value for v in self.non_trainable_variables],
-                 "optimizer": self.optimizer.state if with_optimizer else None,
-                 "metrics": self._fresh_metrics_state(), "rng": self._rng}
-        if with_optimizer:
-            self._written_optimizer_state = self.optimizer.state
-            # Train steps donate their input buffers: the Variables, the optimizer and
-            # the model keep their own arrays, so an interrupted fit leaves a usable model.
-            state = jax.tree_util.tree_map(jnp.copy, state)
-        return state
+        for opt in self._optimizers():
+            if not opt.built:
+                raise ValueError(f"Optimizer '{opt.name}' held by model '{self.name}' is not "
+                                 "built: call `optimizer.build(variables)` with the variables "
+                                 "it updates (e.g. in `compile`) before `fit`.")
+        self._written_optimizer_states = [opt.state for opt in self._optimizers()]
+        state = TrainState([v.value for v in self.trainable_variables],
+                           [v.value for v in self.non_trainable_variables],
+                           [v.value for v in self.optimizer_variables],
+                           self._fresh_metrics_variables())
+        return jax.tree_util.tree_map(jnp.copy, state)
 
-    def _write_back(self, state: dict, keep_going: bool) -> dict:
-        """Writes state into Variables; returns a state safe to donate to the next step."""
-        for var, value in zip(self.trainable_variables, state["trainable"]):
-            var._value = value
-        for var, value in zip(self.non_trainable_variables, state["non_trainable"]):
-            var._value = value
-        if state["optimizer"] is not None:
-            self.optimizer.state = state["optimizer"]
-            self._written_optimizer_state = state["optimizer"]
-        self._rng = state["rng"]
+    def _test_state(self, train_state: TrainState | None = None) -> TestState:
+        source = train_state if train_state is not None else PredictState(
+            [v.value for v in self.trainable_variables],
+            [v.value for v in self.non_trainable_variables])
+        return TestState(source.trainable_variables, source.non_trainable_variables,
+                         self._fresh_metrics_variables())
+
+    def _write_back(self, state, keep_going: bool = False):
+        """Writes a step state into the Variables; returns a state safe to donate again.
+
+        Metric values are written too (``model.metrics`` then hold the last results);
+        a continuing loop gives its next call copies of the model and optimizer values,
+        so the arrays now held by Variables stay valid for callbacks.
+        """
+        for var, value in zip(self.trainable_variables, state.trainable_variables):
+            var.write(value)
+        for var, value in zip(self.non_trainable_variables, state.non_trainable_variables):
+            var.write(value)
+        for var, value in zip(self.metrics_variables, state.metrics_variables):
+            var.write(value)
+        if not isinstance(state, TrainState):
+            return state
+        for var, value in zip(self.optimizer_variables, state.optimizer_variables):
+            var.write(value)
+        self._written_optimizer_states = [opt.state for opt in self._optimizers()]
         if not keep_going:
             return state
-        # The next compiled call donates its input buffers: give it copies, so the
-        # arrays now held by Variables stay valid for callbacks.
-        copy = jax.tree_util.tree_map(jnp.copy, {k: state[k] for k in (
-            "trainable", "non_trainable", "optimizer")})
-        return dict(state, **copy)
+        return jax.tree_util.tree_map(jnp.copy, state)
 
-    def _adopt_optimizer_changes(self, state: dict) -> dict:
-        """Takes up an optimizer state a callback replaced (e.g. a new learning rate)."""
-        held = self.optimizer.state
-        if state["optimizer"] is not None and held is not self._written_optimizer_state:
-            state = dict(state, optimizer=jax.tree_util.tree_map(jnp.copy, held))
-            self._written_optimizer_state = held
-        return state
+    def _adopt_optimizer_changes(self, state: TrainState) -> TrainState:
+        """Takes up optimizer values a callback replaced (e.g. a new learning rate)."""
+        held = [opt.state for opt in self._optimizers()]
+        if all(a is b for a, b in zip(held, self._written_optimizer_states)):
+            return state
+        self._written_optimizer_states = held
+        return state._replace(optimizer_variables=[
+            jnp.copy(v.value) for v in self.optimizer_variables])
 
     # -- compiled functions ---------------------------------------------------
-    def _function(self, kind: str):
-        fn = self._jit_cache.get(kind)
-        if fn is not None:
-            return fn
-        steps = self._steps
-        if kind == "train_indexed":
-            fn = steps.indexed(steps.train_batch)
-        elif kind == "test_indexed":
-            fn = steps.indexed(steps.test_batch)
-        elif kind == "predict_indexed":
-            fn = steps.indexed_predict()
-        else:
-            fn = {"train_batch": steps.train_batch, "test_batch": steps.test_batch,
-                  "predict_batch": steps.predict_batch, "results": steps.results}[kind]
-        if not self.run_eagerly:
-            static = ("batch_size", "n_steps") if kind.endswith("indexed") else ()
-            donate = (0,) if kind.startswith("train") else ()
-            fn = jax.jit(fn, static_argnames=static, donate_argnums=donate)
-        self._jit_cache[kind] = fn
+    def _function(self, kind: str, indexed: bool):
+        """The compiled loop of ``kind`` ("train", "test" or "predict") over batches:
+        gathered from device data (``indexed``) or given one at a time. Cached per
+        ``(kind, indexed)`` in ``self._jit_cache`` until the next ``compile``."""
+        if self._rng is None:
+            self._rng = lrandom.next_key()
+        fn = self._jit_cache.get((kind, indexed))
+        if fn is None:
+            loops = StepLoops(self, kind)
+            fn = loops.indexed if indexed else loops.single
+            if not self.run_eagerly:
+                fn = jax.jit(fn, static_argnames=("batch_size", "n_steps") if indexed else (),
+                             donate_argnums=(0,) if kind == "train" else ())
+            self._jit_cache[(kind, indexed)] = fn
         return fn
 
-    def _logs(self, metrics_state) -> dict:
-        values = self._function("results")(metrics_state)
-        return {k: _to_python(v) for k, v in zip(self._steps.log_names(), values)}
+    def _logs(self, state, step_logs=None) -> dict:
+        """Epoch or batch logs: the results of ``self.metrics`` for the state's metric
+        values, or what an overridden step returned when it logs other names (Keras's
+        rule)."""
+        fn = self._jit_cache.get("results")
+        if fn is None:
+            def results(metrics_variables):
+                with StatelessScope(zip(self.metrics_variables, metrics_variables)):
+                    return self.get_metrics_result()
+
+            fn = self._jit_cache["results"] = results if self.run_eagerly else jax.jit(results)
+        logs = fn(state.metrics_variables)
+        if step_logs is not None and isinstance(step_logs, dict) and (
+                set(step_logs) != set(logs)):
+            logs = step_logs
+        return {k: _to_python(v) for k, v in logs.items()}
 
     # -- fit ------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -239,33 +289,30 @@ class Trainer(DataPreparation):
             if steps_per_epoch:
                 steps = min(steps, steps_per_epoch)
         else:
-            if batch_size is not None:
-                raise ValueError("Do not pass `batch_size` with a generator or dataset: it "
-                                 "yields batches itself.")
-            stream = data_mod.StreamData(train, steps_per_epoch)
+            stream = self._stream(train, steps_per_epoch, batch_size, "fit", class_weight)
             steps = len(stream)
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
-        state = self._initial_state(with_optimizer=True)
+        state = self._train_state()
+        fresh_metrics = self._fresh_metrics_variables()  # kept: each epoch starts from copies
         callback_list.on_train_begin()
         device_data = train.on_device() if in_memory else None
         rng = lrandom.numpy_rng()
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             if epoch > initial_epoch:  # copies: the train step donates its inputs
-                state["metrics"] = jax.tree_util.tree_map(jnp.copy,
-                                                          self._fresh_metrics_state())
+                state = state._replace(metrics_variables=[jnp.copy(v) for v in fresh_metrics])
             callback_list.on_epoch_begin(epoch)
             state = self._adopt_optimizer_changes(state)
             if in_memory:
-                state = self._run_indexed_epoch("train_indexed", state, device_data,
-                                                train.num_samples, batch_size, steps, shuffle,
-                                                rng, callback_list, "train")
+                state, step_logs = self._run_indexed_epoch(
+                    "train", state, device_data, train.num_samples, batch_size, steps, shuffle,
+                    rng, callback_list)
             else:
-                state = self._run_stream_epoch("train_batch", state, stream, callback_list,
-                                               "train", class_weight)
-            epoch_logs = self._logs(state["metrics"])
+                state, step_logs = self._run_stream_epoch("train", state, stream,
+                                                          callback_list, class_weight)
+            epoch_logs = self._logs(state, step_logs)
             state = self._write_back(state, keep_going=True)
             run_val = val is not None and (
                 (epoch + 1) in val_epochs if val_epochs is not None
@@ -278,10 +325,26 @@ class Trainer(DataPreparation):
             state = self._adopt_optimizer_changes(state)
             if self.stop_training:
                 break
-        self._write_back(state, keep_going=False)
+        self._write_back(state)
         callback_list.on_train_end(logs=epoch_logs)
         self.optimizer.finalize_variable_values(self.trainable_variables)
         return self.history
+
+    def _stream(self, source, steps, batch_size, what: str, class_weight=None):
+        """StreamData over ``source``, with the model and metrics built from its first
+        batch (an unbuilt model is built on it, as Keras does)."""
+        if batch_size is not None:
+            warnings.warn(f"`batch_size` is ignored by `{what}` when `x` is a generator, "
+                          f"iterator or dataset ({type(source).__name__}): it yields "
+                          "batches itself.", stacklevel=3)
+        stream = data_mod.StreamData(source, steps)
+        bx, by, _ = stream.peek()
+        xs = data_mod.structure_inputs(self, bx)
+        self._build_from_first_batch(xs, None)
+        if by is not None:
+            self._build_from_first_batch(
+                xs, data_mod.structure_targets(self._compiled_loss.output_names, by))
+        return stream
 
     def _epoch_order(self, n: int, batch_size: int, shuffle, rng) -> np.ndarray:
         if shuffle is True:
@@ -293,8 +356,10 @@ class Trainer(DataPreparation):
         return np.arange(n, dtype="int32")
 
     def _run_indexed_epoch(self, kind, state, device_data, n, batch_size, steps, shuffle, rng,
-                           callback_list, mode):
-        fn = self._function(kind)
+                           callback_list):
+        """One pass of ``kind`` ("train" or "test") over device data; returns the new
+        state and the last logs an overridden step returned (else None)."""
+        fn = self._function(kind, indexed=True)
         order = self._epoch_order(n, batch_size, shuffle, rng)
         if shuffle == "batch":
             # Batches are contiguous runs of the order; the partial one may sit anywhere,
@@ -306,24 +371,29 @@ class Trainer(DataPreparation):
                 plan.append((start, size, 1))
                 start += size
         else:
-            plan = _plan(n, batch_size, steps, self._fused_steps(callback_list, mode))
+            plan = _plan(n, batch_size, steps, self._fused_steps(callback_list, kind))
         perm = jnp.asarray(order)
         step = 0
+        step_logs = None
         needs_logs = callback_list.needs_batch_logs
-        batch_begin = getattr(callback_list, f"on_{mode}_batch_begin")
-        batch_end = getattr(callback_list, f"on_{mode}_batch_end")
+        batch_begin = getattr(callback_list, f"on_{kind}_batch_begin")
+        batch_end = getattr(callback_list, f"on_{kind}_batch_end")
         for start, size, count in plan:
             for k in range(count):
                 batch_begin(step + k)
-            state = fn(state, device_data, perm, start, batch_size=size, n_steps=count)
+            state, self._rng, step_logs = fn(state, self._rng, device_data, perm, start,
+                                             batch_size=size, n_steps=count)
             step += count
-            logs = LazyLogs(lambda s=state["metrics"]: self._logs(s)) if needs_logs else {}
-            batch_end(step - 1, logs)
-            if mode == "train" and needs_logs:
+            batch_end(step - 1, self._lazy_logs(state, step_logs) if needs_logs else {})
+            if kind == "train" and needs_logs:
                 state = self._adopt_optimizer_changes(state)
-            if self.stop_training:
+            # Only training stops early: evaluation always sees every batch.
+            if kind == "train" and self.stop_training:
                 break
-        return state
+        return state, step_logs
+
+    def _lazy_logs(self, state, step_logs) -> LazyLogs:
+        return LazyLogs(lambda: self._logs(state, step_logs))
 
     def _fused_steps(self, callback_list, mode: str) -> int:
         """Batches per compiled call: ``steps_per_execution``, or more when no callback
@@ -342,30 +412,24 @@ class Trainer(DataPreparation):
             return per_execution
         return _AUTO_FUSED_STEPS
 
-    def _run_stream_epoch(self, kind, state, stream, callback_list, mode, class_weight=None):
-        fn = self._function(kind)
+    def _run_stream_epoch(self, kind, state, stream, callback_list, class_weight=None):
+        fn = self._function(kind, indexed=False)
         needs_logs = callback_list.needs_batch_logs
+        names = self._compiled_loss.output_names
+        step_logs = None
         for step, (bx, by, bsw) in enumerate(stream.epoch()):
-            getattr(callback_list, f"on_{mode}_batch_begin")(step)
+            getattr(callback_list, f"on_{kind}_batch_begin")(step)
             xs = data_mod.structure_inputs(self, bx)
-            if self._compiled_loss is None or not self._compiled_metrics.built:
-                self._build_from_first_batch(xs, None)
-                self._build_compile_structures()
-            names = self._compiled_loss.output_names
             ys = data_mod.structure_targets(names, by) if by is not None else None
-            if ys is not None and not self._compiled_metrics.built:
-                self._build_from_first_batch(xs, ys)
             sws = self._structure_sample_weight(bsw, names) if bsw is not None else None
             if class_weight is not None:
                 sws = self._apply_class_weight(class_weight, ys, sws)
-            if step == 0 and mode == "train" and not self.optimizer.built:
-                state = self._initial_state(with_optimizer=True)
-            state = fn(state, xs, ys, sws)
-            logs = LazyLogs(lambda s=state["metrics"]: self._logs(s)) if needs_logs else {}
-            getattr(callback_list, f"on_{mode}_batch_end")(step, logs)
-            if self.stop_training:
+            state, self._rng, step_logs = fn(state, self._rng, xs, ys, sws)
+            getattr(callback_list, f"on_{kind}_batch_end")(
+                step, self._lazy_logs(state, step_logs) if needs_logs else {})
+            if kind == "train" and self.stop_training:
                 break
-        return state
+        return state, step_logs
 
     # -- evaluate -------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
@@ -382,6 +446,8 @@ class Trainer(DataPreparation):
         verbose = _verbose(verbose)
         self._build_compile_structures()
         data = self._prepare(x, y, sample_weight, None, "evaluate")
+        if not isinstance(data, data_mod.ArrayData):
+            data = self._stream(data, steps, batch_size, "evaluate")
         from lamina.callbacks import CallbackList
 
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
@@ -407,20 +473,21 @@ class Trainer(DataPreparation):
         callback_list = callback_list or CallbackList(None, model=self, verbose=0)
         if isinstance(data, data_mod.ArrayData):
             self._build_from_first_batch(*data.tree()[:2])
-        state = train_state if train_state is not None else self._initial_state(False)
-        state = dict(state, metrics=self._fresh_metrics_state())
+        elif not isinstance(data, data_mod.StreamData):
+            data = self._stream(data, steps, None, "fit (validation_data)")
+        state = self._test_state(train_state)
         callback_list.on_test_begin()
         if isinstance(data, data_mod.ArrayData):
             n = data.num_samples
             total = -(-n // batch_size)
-            state = self._run_indexed_epoch("test_indexed", state, data.on_device(),
-                                            n, batch_size, min(total, steps or total), False,
-                                            None, callback_list, "test")
+            state, step_logs = self._run_indexed_epoch(
+                "test", state, data.on_device(), n, batch_size, min(total, steps or total),
+                False, None, callback_list)
         else:
-            state = self._run_stream_epoch("test_batch", state,
-                                           data_mod.StreamData(data, steps), callback_list,
-                                           "test")
-        logs = self._logs(state["metrics"])
+            state, step_logs = self._run_stream_epoch("test", state, data, callback_list)
+        logs = self._logs(state, step_logs)
+        if train_state is None:
+            self._write_back(state)
         callback_list.on_test_end(logs)
         return logs
 
@@ -429,50 +496,49 @@ class Trainer(DataPreparation):
         """Generates output predictions: an array, a list or a dict like the outputs."""
         from lamina.callbacks import CallbackList
 
-        batch_size = _check_positive_int(batch_size, "batch_size") or 32
+        batch_size = _check_positive_int(batch_size, "batch_size")
         steps = _check_positive_int(steps, "steps")
         verbose = _verbose(verbose)
-        if not getattr(self, "_jit_cache", None):
-            self._jit_cache, self._trace_counts = {}, collections.Counter()
-        self._steps = getattr(self, "_steps", None) or StepBuilder(self)
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps)
         if data_mod.is_in_memory(x):
+            batch_size = batch_size or 32
             xs = data_mod.structure_inputs(self, x)
             self._check_input_arrays(xs)
             data = data_mod.ArrayData(xs, input_names=getattr(self, "input_names", None))
-            if not self.built:
-                self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], xs))
-            state = {"trainable": [v.value for v in self.trainable_variables],
-                     "non_trainable": [v.value for v in self.non_trainable_variables]}
+            self._build_model_on(xs)
+            state = self._predict_state()
             callback_list.on_predict_begin()
             n = data.num_samples
             total = -(-n // batch_size)
             plan = _plan(n, batch_size, min(total, steps or total),
                          self._fused_steps(callback_list, "predict"))
-            fn = self._function("predict_indexed")
-            device_x = jax.device_put((xs,))
+            fn = self._function("predict", indexed=True)
+            device_data = jax.device_put((xs, None, None))
             perm = jnp.arange(n, dtype=jnp.int32)
             chunks, step = [], 0
             for start, size, count in plan:
                 callback_list.on_predict_batch_begin(step)
-                out = fn(state, device_x, perm, start, batch_size=size, n_steps=count)
+                _, self._rng, out = fn(state, self._rng, device_data, perm, start,
+                                       batch_size=size, n_steps=count)
                 chunks.append(out)
                 step += count
                 callback_list.on_predict_batch_end(step - 1, {"outputs": out})
         else:
-            fn = self._function("predict_batch")
+            stream = data_mod.StreamData(x, steps)
+            if batch_size is not None:
+                warnings.warn("`batch_size` is ignored by `predict` when `x` is a generator, "
+                              "iterator or dataset: it yields batches itself.", stacklevel=2)
+            fn = self._function("predict", indexed=False)
             callback_list.on_predict_begin()
             chunks, state = [], None
-            for step, (bx, _, _) in enumerate(data_mod.StreamData(x, steps).epoch()):
+            for step, (bx, _, _) in enumerate(stream.epoch()):
                 xs = data_mod.structure_inputs(self, bx)
-                if not self.built:
-                    self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], xs))
                 if state is None:
-                    state = {"trainable": [v.value for v in self.trainable_variables],
-                             "non_trainable": [v.value for v in self.non_trainable_variables]}
+                    self._build_model_on(xs)
+                    state = self._predict_state()
                 callback_list.on_predict_batch_begin(step)
-                out = fn(state, xs)
+                _, self._rng, out = fn(state, self._rng, xs)
                 chunks.append(out)
                 callback_list.on_predict_batch_end(step, {"outputs": out})
         callback_list.on_predict_end()
@@ -480,6 +546,10 @@ class Trainer(DataPreparation):
             raise ValueError("predict received no data batches.")
         return jax.tree_util.tree_map(lambda *a: np.concatenate([np.asarray(c) for c in a]),
                                       *chunks)
+
+    def _predict_state(self) -> PredictState:
+        return PredictState([v.value for v in self.trainable_variables],
+                            [v.value for v in self.non_trainable_variables])
 
     @property
     def _steps_per_execution_or1(self) -> int:
@@ -493,10 +563,11 @@ class Trainer(DataPreparation):
         self._build_compile_structures()
         data = self._prepare(x, y, sample_weight, class_weight, "train_on_batch")
         self._build_from_first_batch(*data.tree()[:2])
-        state = self._initial_state(with_optimizer=True)
-        state = self._function("train_batch")(state, *data.tree())
-        logs = self._logs(state["metrics"])
-        self._write_back(state, keep_going=False)
+        state = self._train_state()
+        state, self._rng, step_logs = self._function("train", indexed=False)(
+            state, self._rng, *data.tree())
+        logs = self._logs(state, step_logs)
+        self._write_back(state)
         return self._format_logs(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -505,9 +576,11 @@ class Trainer(DataPreparation):
         self._build_compile_structures()
         data = self._prepare(x, y, sample_weight, None, "test_on_batch")
         self._build_from_first_batch(*data.tree()[:2])
-        state = self._initial_state(with_optimizer=False)
-        state = self._function("test_batch")(state, *data.tree())
-        return self._format_logs(self._logs(state["metrics"]), return_dict)
+        state, self._rng, step_logs = self._function("test", indexed=False)(
+            self._test_state(), self._rng, *data.tree())
+        logs = self._logs(state, step_logs)
+        self._write_back(state)
+        return self._format_logs(logs, return_dict)
 
     def predict_on_batch(self, x):
         """Predictions for one batch of inputs."""
@@ -516,20 +589,29 @@ class Trainer(DataPreparation):
 
     # -- metrics --------------------------------------------------------------
     @property
-    def metrics_names(self) -> list[str]:
-        if getattr(self, "_compiled_loss", None) is None:
-            return []
-        names = ["loss"] + list(self._compiled_loss.log_names)
-        if self._compiled_metrics.built:
-            names += self._compiled_metrics.log_names
-        return names
+    def metrics(self) -> list:
+        """The metrics the steps update: the loss tracker, the compiled metrics (one
+        ``compile_metrics`` entry, when ``compile`` was given metrics), the per-output
+        loss trackers, then metrics the model holds as attributes."""
+        out = []
+        if getattr(self, "_loss_tracker", None) is not None:
+            out.append(self._loss_tracker)
+            if not self._compiled_metrics.empty:
+                out.append(self._compiled_metrics)
+            out.extend(self._output_loss_trackers)
+        for metric in self.__dict__.get("_tracked_metrics", []):
+            if all(metric is not m for m in out):
+                out.append(metric)
+        return out
 
     @property
-    def metrics(self) -> list:
-        if getattr(self, "_compiled_loss", None) is None:
-            return []
-        return [self._loss_tracker, *self._output_loss_trackers,
-                *[e[1] for e in self._compiled_metrics.entries]]
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        """Puts every metric of ``self.metrics`` back to its initial state."""
+        for metric in self.metrics:
+            metric.reset_state()
 
 
 # Batches fused into one compiled call when callbacks allow it (see _fused_steps).
