@@ -33,6 +33,12 @@ def test_time_distributed_model_learns(results):
     assert results["video"].history["accuracy"][-1] > 0.9
 
 
+def test_each_headline_run_reports_its_own_time(results):
+    # Both fits train 4 epochs of an LSTM: neither takes under 50 ms.
+    assert len(results["headline_seconds"]) == 2
+    assert all(seconds > 0.05 for seconds in results["headline_seconds"])
+
+
 def test_headline_model_learns_with_seed_compile_and_dicts(results):
     first, second = results["headline"]
     h = first.history

@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 
 from lamina.graph import KerasTensor, flatten
-from lamina.layers.layer import Layer
+from lamina.layers.layer import Layer, _tuplify
 from lamina.metrics.metric import Metric
 from lamina.optimizers.optimizer import Optimizer
 from lamina.training.trainer import Trainer
@@ -104,6 +104,22 @@ class Model(Trainer, Layer):
             elif isinstance(value, Optimizer):
                 _append_once(self.__dict__.setdefault("_tracked_optimizers", []), value)
         super().__setattr__(name, value)
+
+    def build(self, input_shape=None) -> None:
+        """Builds a subclassed model by tracing ``call`` on symbolic inputs of
+        ``input_shape`` (one shape, or a list of shapes for several inputs)."""
+        if self.built:
+            return
+        if input_shape is None:
+            raise ValueError(f"Model '{self.name}' cannot be built without an input shape.")
+        shape = _tuplify(input_shape)
+        if all(d is None or isinstance(d, int) for d in shape):
+            spec = KerasTensor(shape)
+        else:
+            spec = [KerasTensor(s) for s in shape]
+        self.built = True  # so that tracing call does not come back here
+        self.compute_output_spec(spec)
+        self._build_shapes = {"input_shape": shape}
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """Returns a layer by name or by index in ``model.layers`` (exactly one of them)."""

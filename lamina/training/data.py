@@ -178,9 +178,12 @@ class StreamData:
     Each element is ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``.
     """
 
-    def __init__(self, source, steps: int | None = None):
+    def __init__(self, source, steps: int | None = None, shuffle_rng=None):
         self.source = source
         self.steps = steps
+        # A PyDataset's batches are visited in a new random order each epoch when
+        # given a generator (fit's shuffle=True), as Keras does.
+        self.shuffle_rng = shuffle_rng
         self._iterator = None
         self._peeked = None  # a batch read ahead by peek(), yielded first
         self._is_pydataset = hasattr(source, "__getitem__") and hasattr(source, "__len__") and (
@@ -188,7 +191,9 @@ class StreamData:
         self._reiterable = self._is_pydataset or (
             hasattr(source, "__iter__") and not hasattr(source, "__next__"))
 
-    def __len__(self):
+    @property
+    def num_steps(self) -> int | None:
+        """Batches per epoch: ``steps``, the source's length, or None when unknown."""
         if self.steps is not None:
             return self.steps
         if self._is_pydataset or hasattr(self.source, "__len__"):
@@ -214,9 +219,12 @@ class StreamData:
     def epoch(self):
         """Yields the batches of one epoch (``steps`` of them when given)."""
         if self._is_pydataset:
-            n = len(self.source) if self.steps is None else self.steps
+            size = len(self.source)
+            n = size if self.steps is None else self.steps
+            order = (self.shuffle_rng.permutation(size) if self.shuffle_rng is not None
+                     else np.arange(size))
             for i in range(n):
-                yield unpack(self.source[i % len(self.source)])
+                yield unpack(self.source[int(order[i % size])])
             self.source.on_epoch_end()
             return
         if self._reiterable and (self._iterator is None or self.steps is None):

@@ -289,8 +289,9 @@ class Trainer(StepMethods, DataPreparation):
             if steps_per_epoch:
                 steps = min(steps, steps_per_epoch)
         else:
-            stream = self._stream(train, steps_per_epoch, batch_size, "fit", class_weight)
-            steps = len(stream)
+            stream = self._stream(train, steps_per_epoch, batch_size, "fit",
+                                  lrandom.numpy_rng() if shuffle else None)
+            steps = stream.num_steps
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
@@ -330,14 +331,14 @@ class Trainer(StepMethods, DataPreparation):
         self.optimizer.finalize_variable_values(self.trainable_variables)
         return self.history
 
-    def _stream(self, source, steps, batch_size, what: str, class_weight=None):
+    def _stream(self, source, steps, batch_size, what: str, shuffle_rng=None):
         """StreamData over ``source``, with the model and metrics built from its first
         batch (an unbuilt model is built on it, as Keras does)."""
         if batch_size is not None:
             warnings.warn(f"`batch_size` is ignored by `{what}` when `x` is a generator, "
                           f"iterator or dataset ({type(source).__name__}): it yields "
                           "batches itself.", stacklevel=3)
-        stream = data_mod.StreamData(source, steps)
+        stream = data_mod.StreamData(source, steps, shuffle_rng)
         bx, by, _ = stream.peek()
         xs = data_mod.structure_inputs(self, bx)
         self._build_from_first_batch(xs, None)
