@@ -21,7 +21,6 @@ from lamina.training.step_state import (
     PredictState,
     TestState,
     TrainState,
-    pack_x_y_sample_weight,
 )
 
 

@@ -17,10 +17,10 @@ import numpy as np
 from lamina import optimizers as optimizers_mod
 from lamina import random as lrandom
 from lamina.metrics import Mean
+from lamina.state import StatelessScope
 from lamina.training import data as data_mod
 from lamina.training.compile_utils import CompiledLoss, CompiledMetrics
 from lamina.training.data_preparation import DataPreparation
-from lamina.state import StatelessScope
 from lamina.training.logs import LazyLogs
 from lamina.training.loops import StepLoops
 from lamina.training.step_state import PredictState, TestState, TrainState, pack_x_y_sample_weight
