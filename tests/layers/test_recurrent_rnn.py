@@ -164,6 +164,19 @@ def test_stack_given_as_list_with_user_cell():
     compare(k, lam, X, mask=MASK)
 
 
+def test_stacks_with_different_user_cells_do_not_share_a_compiled_loop():
+    # A stack holding a user cell has no compute key; it used to share one compiled loop
+    # (key ``(RNN, None)``) with every other such stack, running the first one's cells.
+    L.RNN([L_TWO(U), L.GRUCell(3)])(X)
+    k = keras.layers.RNN([K_MIN(U), keras.layers.GRUCell(3)])
+    lam = L.RNN([L_MIN(U), L.GRUCell(3)])
+    k.build(X.shape)
+    randomize(k)
+    lam.build(X.shape)
+    copy_weights(k, lam)
+    compare(k, lam, X)
+
+
 def test_stacked_cell_standalone_call():
     kc = keras.layers.StackedRNNCells([keras.layers.SimpleRNNCell(U), keras.layers.GRUCell(U)])
     lc = L.StackedRNNCells([L.SimpleRNNCell(U), L.GRUCell(U)])

@@ -12,6 +12,24 @@ previous values; the step's output is the previous first state
 unrolls the same scan (``lax.scan(unroll=True)``) and, like Keras's unrolled
 loop, a masked step's output is then the previous step's output (zeros before
 the first step), whatever ``zero_output_for_mask`` says.
+
+Nested inputs, states and outputs (as in the classic Keras RNN guide's "nested
+inputs" example, which Keras 3's own ``RNN`` no longer runs):
+
+- ``sequences`` may be a tuple/list/dict of sequences ``(batch, time, ...)``
+  sharing their batch and time dimensions; the cell then receives the same
+  structure of one-timestep slices ``(batch, ...)`` (and is built with the same
+  structure of step shapes).
+- ``state_size`` is an int or a list/tuple with one entry per state; an entry is
+  an int (a ``(batch, size)`` state), a tuple of ints (the shape of one
+  higher-rank state, ``(batch, *shape)``; TensorShape-like objects with
+  ``as_list()`` count as shapes too) or a list (a group of states, as
+  ``StackedRNNCells`` has). A top-level tuple of ints is one size per state.
+- The cell may return a structure of outputs; outputs and states keep their
+  structure. At a masked step every output leaf is masked alike. Keras's rule
+  (output the previous first state) needs a single output with the first state's
+  shape; otherwise the previous step's output (zeros before the first step) is
+  used, as the unrolled loop does.
 """
 
 from __future__ import annotations
@@ -32,6 +50,86 @@ def _is_nested(x) -> bool:
 
 def _leaves(x) -> list:
     return jax.tree_util.tree_leaves(x)
+
+
+def _is_shape(value) -> bool:
+    """True for one shape (a list/tuple of ints and None), False for a structure of shapes."""
+    return isinstance(value, (list, tuple)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def map_shapes(fn, shapes):
+    """Applies ``fn`` to every shape in a (possibly nested) structure of shapes."""
+    if _is_shape(shapes):
+        return fn(tuple(shapes))
+    if isinstance(shapes, dict):
+        return {k: map_shapes(fn, v) for k, v in shapes.items()}
+    if isinstance(shapes, (list, tuple)):
+        return type(shapes)(map_shapes(fn, v) for v in shapes)
+    raise ValueError(f"Expected a shape or a list/tuple/dict of shapes, received {shapes!r}.")
+
+
+def shape_leaves(shapes) -> list:
+    """The shapes of a (possibly nested) structure of shapes, in flattening order."""
+    found = []
+    map_shapes(found.append, shapes)
+    return found
+
+
+def check_sequence_shapes(layer, shapes, rank=None) -> tuple:
+    """Validates (a structure of) sequence shapes; returns the first one.
+
+    Every shape needs rank >= 3 (or exactly ``rank``) and, in a structure, all of
+    them the same batch and time dimensions (where known).
+    """
+    try:
+        leaves = shape_leaves(shapes)
+    except ValueError:
+        leaves = []
+    nested = not _is_shape(shapes)
+    bad_rank = [s for s in leaves if (len(s) < 3 if rank is None else len(s) != rank)]
+    if not leaves or bad_rank:
+        want = "rank >= 3 (batch, timesteps, features)" if rank is None else f"rank {rank}"
+        extra = (" Nested inputs (a tuple/list/dict of sequences sharing batch and time "
+                 "dimensions) are supported; initial states go in the `initial_state=` "
+                 "argument.") if nested else ""
+        raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}) expects a sequence "
+                         f"input of {want}, received shape {shapes}.{extra}")
+    for axis, what in ((0, "batch size"), (1, "number of timesteps")):
+        sizes = {s[axis] for s in leaves if s[axis] is not None}
+        if len(sizes) > 1:
+            raise ValueError(f"Layer '{layer.name}': all nested input sequences must have the "
+                             f"same {what}, received shapes {shapes}. (Initial states go in "
+                             "the `initial_state=` argument.)")
+    return leaves[0]
+
+
+def _first_leaf(x):
+    """The first array of a (possibly nested) structure of arrays."""
+    return _leaves(x)[0]
+
+
+def _state_shape(size):
+    """The shape (without batch) of one state entry of ``state_size``; None for a group."""
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        return (int(size),)
+    as_list = getattr(size, "as_list", None)
+    if callable(as_list) and not isinstance(size, (list, tuple)):
+        return tuple(as_list())
+    if isinstance(size, tuple) and size and all(isinstance(d, (int, np.integer)) for d in size):
+        return tuple(int(d) for d in size)
+    return None
+
+
+def zero_states(size, batch_size, dtype):
+    """Zeros for one entry of ``state_size``: an array, or a list for a group of states."""
+    shape = _state_shape(size)
+    if shape is not None:
+        return jnp.zeros((batch_size,) + shape, dtype)
+    if isinstance(size, (list, tuple)):
+        return [zero_states(s, batch_size, dtype) for s in size]
+    raise ValueError(f"Invalid entry {size!r} in a cell's `state_size`: expected an int, a "
+                     "tuple of ints (the shape of one state) or a list (a group of states).")
 
 
 def _where_kept(keep, new, old):
@@ -127,8 +225,10 @@ class RNN(Layer):
         zero_output_for_mask: output zeros (instead of the previous state) at masked
             timesteps.
 
-    Call arguments: ``sequences (batch, time, ...)``, ``initial_state`` (list of
-    arrays, one per state), ``mask`` (bool ``(batch, time)``), ``training``.
+    Call arguments: ``sequences (batch, time, ...)`` or a tuple/list/dict of such
+    sequences sharing batch and time (the cell gets the same structure per step),
+    ``initial_state`` (list of arrays, one per state), ``mask`` (bool
+    ``(batch, time)``; for nested inputs, the first mask given is used), ``training``.
     """
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
@@ -185,21 +285,20 @@ class RNN(Layer):
 
     # -- building ---------------------------------------------------------------
     def build(self, sequences_shape, initial_state_shape=None):
-        if not isinstance(sequences_shape, tuple) or len(sequences_shape) < 3:
-            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects a sequence "
-                             "input of rank >= 3 (batch, timesteps, features), received shape "
-                             f"{sequences_shape}.")
-        if self.unroll and sequences_shape[1] is None:
+        first = check_sequence_shapes(self, sequences_shape)
+        if self.unroll and first[1] is None:
             raise ValueError(f"Layer '{self.name}': cannot unroll a RNN if the time dimension is "
                              f"undefined (received shape {sequences_shape}). Pass a `shape` "
                              "with a fixed number of timesteps to Input().")
-        step_shape = (sequences_shape[0],) + tuple(sequences_shape[2:])
+        # One timestep of each sequence, in the inputs' structure.
+        step_specs = map_shapes(lambda shape: KerasTensor((shape[0],) + shape[2:]),
+                                sequences_shape)
         if isinstance(self.cell, Layer):
             if not self.cell.built:
-                self.cell._maybe_build((KerasTensor(step_shape),), {})
+                self.cell._maybe_build((step_specs,), {})
             prefix_weight_paths(self.name, self.cell)
         if self.stateful:
-            self._create_state_variables(sequences_shape)
+            self._create_state_variables(first)
         self.built = True
 
     def _create_state_variables(self, sequences_shape) -> None:
@@ -233,7 +332,7 @@ class RNN(Layer):
             init = fn(batch_size=batch_size)
             return list(init) if _is_nested(init) else [init]
         dtype = getattr(self.cell, "compute_dtype", self.compute_dtype)
-        return [jnp.zeros((batch_size, d), dtype) for d in self.state_size]
+        return [zero_states(d, batch_size, dtype) for d in self.state_size]
 
     def reset_states(self) -> None:
         """Resets the states of a stateful layer to zeros."""
@@ -245,7 +344,7 @@ class RNN(Layer):
 
     # -- running ----------------------------------------------------------------
     def _initial_states(self, sequences, initial_state):
-        batch = sequences.shape[0]
+        batch = _first_leaf(sequences).shape[0]
         if self.stateful and self._expected_batch_size is not None and (
                 batch != self._expected_batch_size):
             raise ValueError(f"Layer '{self.name}': if an RNN is stateful, the batch size of the "
@@ -279,7 +378,8 @@ class RNN(Layer):
         make_masks = getattr(self.cell, "_make_dropout_masks", None)
         if make_masks is None:
             return None
-        return make_masks(sequences.shape[0], sequences.shape[-1], sequences.dtype, training)
+        first = _first_leaf(sequences)
+        return make_masks(first.shape[0], first.shape[-1], first.dtype, training)
 
     def _step_fn(self, sequences_tm, masks, training):
         """``(xs, step)``: the scanned inputs and ``step(x_t, states) -> (out, states)``."""
@@ -293,7 +393,7 @@ class RNN(Layer):
     def _scan(self, sequences, states, mask, masks, training, flags):
         """Runs the cell over time; returns ``(last_output, outputs or None, final_states)``."""
         return_sequences, go_backwards, unroll, zero_output_for_mask = flags
-        seq_tm = jnp.swapaxes(sequences, 0, 1)
+        seq_tm = jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), sequences)
         xs, cell_step = self._step_fn(seq_tm, masks, training)
         treedef = jax.tree_util.tree_structure(states)
 
@@ -305,12 +405,25 @@ class RNN(Layer):
                                  f"state tensor(s), expected {treedef.num_leaves}.")
             return out, jax.tree_util.tree_unflatten(treedef, new_leaves)
 
-        first_x = jax.tree_util.tree_map(lambda a: a[0], xs)
+        tree_map = jax.tree_util.tree_map
+        first_x = tree_map(lambda a: a[0], xs)
         out_spec = jax.eval_shape(lambda x, s: step(x, s)[0], first_x, states)
-        zero_out = jnp.zeros(out_spec.shape, out_spec.dtype)
+        zero_out = tree_map(lambda o: jnp.zeros(o.shape, o.dtype), out_spec)
+
+        def first_state(s):
+            # Keras's JAX loop: a masked step outputs the previous first state (of the
+            # last cell for stacked cells).
+            prev = s[0] if _is_nested(s) else s
+            return _leaves(s[-1])[0] if _is_nested(prev) else prev
+
+        keras_rule = (isinstance(out_spec, jax.ShapeDtypeStruct) and bool(_leaves(states))
+                      and tuple(first_state(states).shape) == tuple(out_spec.shape))
+        # Otherwise (and in Keras's unrolled loop) a masked step repeats the previous output.
+        repeat_output = mask is not None and (
+            bool(unroll) or (not zero_output_for_mask and not keras_rule))
         # The previous output rides in the carry when it is needed: for the last output
-        # (no return_sequences) and for Keras's unrolled masking rule.
-        carry_last = (not return_sequences) or (unroll and mask is not None)
+        # (no return_sequences) and for repeating it at masked steps.
+        carry_last = (not return_sequences) or repeat_output
         mask_tm = None if mask is None else jnp.swapaxes(mask.astype(bool), 0, 1)
 
         def body(carry, inp):
@@ -318,16 +431,16 @@ class RNN(Layer):
             x, m = inp if mask_tm is not None else (inp, None)
             out, new = step(x, s)
             if m is not None:
-                if unroll:
-                    out = _where_kept(m, out, last)
+                def keep(n, o):
+                    return _where_kept(m, n, o)
+
+                if repeat_output:
+                    out = tree_map(keep, out, last)
                 elif zero_output_for_mask:
-                    out = _where_kept(m, out, jnp.zeros_like(out))
+                    out = tree_map(lambda o: keep(o, jnp.zeros_like(o)), out)
                 else:
-                    prev = s[0]
-                    if _is_nested(prev):
-                        prev = _leaves(s[-1])[0]
-                    out = _where_kept(m, out, prev)
-                new = jax.tree_util.tree_map(lambda n, o: _where_kept(m, n, o), new, s)
+                    out = keep(out, first_state(s))
+                new = tree_map(keep, new, s)
             return (new, out if carry_last else last), (out if return_sequences else None)
 
         scan_xs = xs if mask_tm is None else (xs, mask_tm)
@@ -335,9 +448,9 @@ class RNN(Layer):
                                            reverse=go_backwards, unroll=bool(unroll) or 1)
         if outs is not None:
             if go_backwards:
-                outs = jnp.flip(outs, axis=0)
-            last = outs[-1]
-            outs = jnp.swapaxes(outs, 0, 1)
+                outs = tree_map(lambda o: jnp.flip(o, axis=0), outs)
+            last = tree_map(lambda o: o[-1], outs)
+            outs = tree_map(lambda o: jnp.swapaxes(o, 0, 1), outs)
         return last, outs, final
 
     def _run_scan(self, sequences, states, mask, training):
@@ -346,7 +459,10 @@ class RNN(Layer):
         masks = self._dropout_masks(sequences, training)
         values = [v.value for v in self.cell.weights] if isinstance(self.cell, Layer) else []
         key_fn = getattr(self.cell, "_compute_key", None)
-        key = None if key_fn is None else (type(self), key_fn())
+        cell_key = None if key_fn is None else key_fn()
+        # No key (e.g. a stack holding a user-written cell): no sharing, since the traced
+        # loop would run the template layer's cells.
+        key = None if cell_key is None else (type(self), cell_key)
         try:
             hash(key)
         except TypeError:  # e.g. an unhashable callable activation: no sharing
@@ -360,14 +476,14 @@ class RNN(Layer):
         return _compiled_scan(self, key)(values, sequences, states, mask, masks, flags)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        if _is_nested(sequences) or isinstance(sequences, dict):
-            raise ValueError(f"Layer '{self.name}' expects a single sequence tensor; pass "
-                             "initial states with the `initial_state=` argument.")
+        check_sequence_shapes(self, jax.tree_util.tree_map(lambda a: tuple(a.shape),
+                                                           sequences))
+        lead = tuple(_first_leaf(sequences).shape[:2])
         if mask is not None and (_is_nested(mask) or isinstance(mask, dict)):
             mask = _leaves(mask)[0] if _leaves(mask) else None
-        if mask is not None and tuple(mask.shape) != tuple(sequences.shape[:2]):
+        if mask is not None and tuple(mask.shape) != lead:
             raise ValueError(f"Layer '{self.name}': the mask must have shape (batch, timesteps)"
-                             f" = {tuple(sequences.shape[:2])}, received {tuple(mask.shape)}.")
+                             f" = {lead}, received {tuple(mask.shape)}.")
         states = self._initial_states(sequences, initial_state)
         last, outputs, final = self._run_scan(sequences, states, mask, training)
         dtype = self.compute_dtype
@@ -375,19 +491,34 @@ class RNN(Layer):
         if self.stateful:
             for var, value in zip(self._state_vars, _leaves(final)):
                 var.assign(value)
-        output = (outputs if self.return_sequences else last).astype(dtype)
+        output = jax.tree_util.tree_map(lambda o: o.astype(dtype),
+                                        outputs if self.return_sequences else last)
+        # compute_mask (called after the call) gives masks in the same structure.
+        self._returned_structure = (jax.tree_util.tree_structure(output),
+                                    [jax.tree_util.tree_structure(s) for s in final])
         if self.return_state:
             return (output, *final)
         return output
 
     def compute_mask(self, inputs, previous_mask=None):
         mask = previous_mask
-        if _is_nested(mask):
+        if _is_nested(mask) or isinstance(mask, dict):
             mask = _leaves(mask)[0] if _leaves(mask) else None
         output_mask = mask if self.return_sequences else None
-        if self.return_state:
+        structure = getattr(self, "_returned_structure", None)
+        if structure is None:  # not called yet: one output, states from state_size
             state_masks = [jax.tree_util.tree_map(lambda _: None, s) if _is_nested(s) else None
                            for s in self.state_size]
+        else:
+            # A nested output gets the mask on each of its tensors; states get None.
+            out_def, state_defs = structure
+            if out_def.num_leaves != 1 or not jax.tree_util.treedef_is_leaf(out_def):
+                output_mask = jax.tree_util.tree_unflatten(
+                    out_def, [output_mask] * out_def.num_leaves)
+            state_masks = [None if jax.tree_util.treedef_is_leaf(d) else
+                           jax.tree_util.tree_unflatten(d, [None] * d.num_leaves)
+                           for d in state_defs]
+        if self.return_state:
             return [output_mask] + state_masks
         return output_mask
 

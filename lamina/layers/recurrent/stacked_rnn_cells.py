@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import jax.numpy as jnp
-
 from lamina.graph import KerasTensor
 from lamina.layers.layer import Layer
-from lamina.layers.recurrent.rnn import _is_nested, call_cell, prefix_weight_paths
+from lamina.layers.recurrent.rnn import (
+    _first_leaf,
+    _is_nested,
+    call_cell,
+    map_shapes,
+    prefix_weight_paths,
+    shape_leaves,
+    zero_states,
+)
 from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
@@ -23,7 +29,9 @@ class StackedRNNCells(Layer):
     Args:
         cells: the cells, first to last; cell ``k + 1`` receives cell ``k``'s output.
 
-    The states are a list with one entry per cell (that cell's states).
+    The states are a list with one entry per cell (that cell's states). The first
+    cell may take nested inputs (a structure of tensors); later cells get the
+    previous cell's output.
     """
 
     def __init__(self, cells, **kwargs):
@@ -58,9 +66,9 @@ class StackedRNNCells(Layer):
             if fn is not None:
                 states.append(fn(batch_size=batch_size))
             elif isinstance(cell.state_size, int):
-                states.append(jnp.zeros((batch_size, cell.state_size), self.compute_dtype))
+                states.append(zero_states(cell.state_size, batch_size, self.compute_dtype))
             else:
-                states.append([jnp.zeros((batch_size, d), self.compute_dtype)
+                states.append([zero_states(d, batch_size, self.compute_dtype)
                                for d in cell.state_size])
         return states
 
@@ -68,9 +76,9 @@ class StackedRNNCells(Layer):
         for cell in self.cells:
             if isinstance(cell, Layer):
                 if not cell.built:
-                    cell._maybe_build((KerasTensor(tuple(input_shape)),), {})
+                    cell._maybe_build((map_shapes(KerasTensor, input_shape),), {})
                 prefix_weight_paths(self.name, cell)
-            input_shape = (input_shape[0], _output_size(cell))
+            input_shape = (shape_leaves(input_shape)[0][0], _output_size(cell))
         self.built = True
 
     def _make_dropout_masks(self, batch_size, input_dim, dtype, training):
@@ -100,7 +108,8 @@ class StackedRNNCells(Layer):
 
     def call(self, inputs, states, training=False):
         """One step through every cell; returns ``(last_output, [states of each cell])``."""
-        masks = self._make_dropout_masks(inputs.shape[0], inputs.shape[-1], inputs.dtype,
+        first = _first_leaf(inputs)
+        masks = self._make_dropout_masks(first.shape[0], first.shape[-1], first.dtype,
                                          training)
         return self._step(inputs, states, masks, training)
 
