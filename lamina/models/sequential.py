@@ -6,13 +6,34 @@ from lamina.graph import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, _tuplify
 from lamina.models.functional import Functional
-from lamina.models.model import Model
 from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
 from lamina.utils.naming import uniquify
 
 
-class Sequential(Model):
+def _free_batch(shape) -> tuple:
+    """``shape`` with its first (batch) dimension left unknown."""
+    shape = tuple(shape)
+    return (None,) + shape[1:] if shape else shape
+
+
+def _single(value):
+    """The one tensor of a Sequential's input (a one-element list or tuple is unwrapped)."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return value[0]
+    return value
+
+
+class Sequential(Functional):
     """A model whose layers are applied one after the other.
+
+    A Sequential model is a functional model whose graph is a single chain: it
+    runs, and passes masks, as one, and a Sequential nested in a model is handled
+    as a nested functional model. Unlike ``Functional``, its graph can be built
+    later: by ``build(input_shape)`` or by its first call. A build caused by
+    calling the model on data (``model(x)``, ``predict``, ``fit``, ``evaluate``)
+    leaves the batch dimension unknown. As in Keras, a batch size fixed by
+    ``build`` or by an ``Input`` shows in the model's shapes but does not restrict
+    the batch size of later calls.
 
     Args:
         layers: optional list of layers (an ``Input``/``InputLayer`` first fixes the
@@ -64,6 +85,9 @@ class Sequential(Model):
     def _maybe_rebuild(self) -> None:
         self.built = False
         self._functional = None
+        # Compiled calls traced through the old stack must not be reused.
+        self.__dict__.pop("_eager_call_cache", None)
+        self._jit_cache = {}
         if not self._layers:
             return
         first = self._layers[0]
@@ -75,14 +99,30 @@ class Sequential(Model):
             self._layers.insert(0, InputLayer(batch_shape=first._batch_input_shape))
             self.build(first._batch_input_shape)
 
+    # -- building -------------------------------------------------------------
     def build(self, input_shape=None) -> None:
-        if self._layers and isinstance(self._layers[0], InputLayer):
-            inputs = self._layers[0].output_tensor
+        """Builds the graph for inputs of ``input_shape`` (batch dimension included).
+
+        A model that already has an input keeps it; ``input_shape`` must then agree
+        with it (a built model is left as it is). Without ``input_shape``, an unbuilt
+        model stays unbuilt, as in Keras.
+        """
+        if not self.layers:
+            raise ValueError(f"Sequential model '{self.name}' cannot be built because it has "
+                             "no layers. Call `model.add(layer)`.")
+        first = self._layers[0]
+        if isinstance(first, InputLayer):
+            if input_shape is not None and not _compatible(first.batch_shape, input_shape):
+                raise ValueError(f"Sequential model '{self.name}' has already been configured "
+                                 f"to use input shape {first.batch_shape}. You cannot build it "
+                                 f"with input_shape {tuple(input_shape)}.")
+            if self.built:
+                return
+            inputs = first.output_tensor
         else:
             if input_shape is None:
-                raise ValueError(f"Sequential model '{self.name}' cannot be built without an "
-                                 "input shape.")
-            layer = InputLayer(batch_shape=tuple(input_shape))
+                return
+            layer = InputLayer(batch_shape=tuple(input_shape), dtype=first.compute_dtype)
             self._layers.insert(0, layer)
             inputs = layer.output_tensor
         x = inputs
@@ -96,44 +136,97 @@ class Sequential(Model):
         self._build_shapes = {"input_shape": tuple(inputs.shape)}
         self.built = True
 
-    def call(self, inputs, training=None, mask=None):
-        return self._functional.call(inputs, training=training, mask=mask)
+    def _maybe_build(self, args: tuple, kwargs: dict) -> None:
+        # Symbolic inputs build the graph with their exact shape; data (arrays or
+        # tracers inside a train step) leaves the batch dimension free.
+        if self.built:
+            return
+        first = _single(args[0]) if args else None
+        if isinstance(first, KerasTensor):
+            self.build(first.shape)
+        elif hasattr(first, "shape") and len(first.shape) >= 1:
+            self.build(_free_batch(first.shape))
+        else:
+            super()._maybe_build(args, kwargs)
 
-    def _run_graph(self, inputs, training=None, mask=None):
-        return self._functional._run_graph(inputs, training=training, mask=mask)
+    def _build_by_tracing(self, args: tuple, kwargs: dict) -> None:
+        # Called for the first eager call on data: the model is built for any batch size.
+        first = _single(args[0]) if args else None
+        if hasattr(first, "shape") and len(first.shape) >= 1:
+            self.build(_free_batch(first.shape))
+        else:
+            super()._build_by_tracing(args, kwargs)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = _tuplify(input_shape)
+        if self.built:
+            spec = KerasTensor(input_shape, self.inputs[0].dtype)
+            return self.compute_output_spec(spec).shape
+        x = KerasTensor(input_shape, self.layers[0].compute_dtype if self.layers else "float32")
+        for layer in self.layers:
+            x = layer.compute_output_spec(x)
+        return x.shape
+
+    # -- running --------------------------------------------------------------
+    # Sequential runs as the functional model it is (Functional.call, _run_graph and
+    # compute_mask, so masks pass through it as through any nested model), on the
+    # graph made by build; only the batch size is not checked, as in Keras.
+    def _standardize_input(self, spec: KerasTensor, name: str, x):
+        free = KerasTensor(_free_batch(spec.shape), spec.dtype)
+        return super()._standardize_input(free, name, x)
+
+    # -- structure ------------------------------------------------------------
+    def _graph(self, what: str) -> Functional:
+        if self._functional is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined {what} yet: "
+                                 "it is built on its first call or by `build(input_shape)`.")
+        return self._functional
+
+    @property
+    def _nodes(self) -> list:
+        return self._graph("graph")._nodes
+
+    @property
+    def _inputs_struct(self):
+        return self._graph("inputs")._inputs_struct
+
+    @property
+    def _outputs_struct(self):
+        return self._graph("outputs")._outputs_struct
 
     @property
     def inputs(self):
-        return self._functional.inputs if self._functional else None
+        return self._graph("inputs").inputs
 
     @property
     def outputs(self):
-        return self._functional.outputs if self._functional else None
+        return self._graph("outputs").outputs
 
     @property
     def input_names(self):
-        return self._functional.input_names
+        return self._graph("input names").input_names
 
     @property
     def output_names(self):
-        return self._functional.output_names
+        return self._graph("output names").output_names
 
     @property
     def input(self):
-        return self._functional.input
+        return self._graph("input").input
 
     @property
     def output(self):
-        return self._functional.output
+        return self._graph("output").output
 
     @property
     def input_shape(self):
-        return self._functional.input_shape
+        return self._graph("input shape").input_shape
 
     @property
     def output_shape(self):
-        return self._functional.output_shape
+        return self._graph("output shape").output_shape
 
+    # -- config ---------------------------------------------------------------
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": serialize_keras_object(self.dtype_policy),
@@ -152,3 +245,10 @@ class Sequential(Model):
         if not model.built and config.get("build_input_shape"):
             model.build(_tuplify(config["build_input_shape"]))
         return model
+
+
+def _compatible(shape, other) -> bool:
+    """Whether two shapes agree wherever both are known."""
+    other = tuple(other)
+    return len(shape) == len(other) and all(
+        a is None or b is None or a == b for a, b in zip(shape, other))
