@@ -1,7 +1,7 @@
 """compile / fit / evaluate / predict: Keras's training API on compiled JAX steps.
 
 The model's variables, the optimizer state, the metric states and the RNG key
-form one state pytree that jitted steps thread through (DESIGN.md contract 3);
+form the step state that compiled loops thread through (docs/design.md, contract 3);
 values go back into Variables at epoch ends and when a call returns.
 """
 
