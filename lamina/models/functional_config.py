@@ -8,6 +8,7 @@ records naming the producing layer, node index and tensor index.
 from __future__ import annotations
 
 from lamina.graph import KerasTensor, flatten
+from lamina.layers.input_layer import InputLayer
 from lamina.saving.serialization import (
     CustomObjectScope,
     deserialize_keras_object,
@@ -51,7 +52,7 @@ def functional_config(model) -> dict:
     layers = []
     for layer in model._layers:
         entry = serialize_keras_object(layer)
-        if type(layer).__name__ == "InputLayer":
+        if isinstance(layer, InputLayer):
             entry.pop("build_config", None)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
@@ -82,7 +83,7 @@ def functional_from_config(cls, config: dict, custom_objects=None):
     # outputs[(layer_name, node_index)] -> list of output KerasTensors of that call
     outputs: dict = {}
     for name, layer in created.items():
-        if type(layer).__name__ == "InputLayer":
+        if isinstance(layer, InputLayer):
             outputs[(name, 0)] = [layer.output_tensor]
 
     def resolve(value):

@@ -101,7 +101,10 @@ def _map_numpy(x, what):
 
 
 def _functional(model) -> bool:
-    return getattr(model, "inputs", None) is not None and hasattr(model, "_run_graph")
+    """Whether ``model`` is a built graph model (its inputs have names and shapes)."""
+    from lamina.models.functional import Functional  # models import the trainer
+
+    return isinstance(model, Functional) and model.built
 
 
 def is_in_memory(x) -> bool:

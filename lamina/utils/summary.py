@@ -60,8 +60,11 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     if positions is not None:
         raise NotImplementedError("summary(positions=...) is not supported by lamina yet.")
     print_fn = print_fn or print
-    functional = hasattr(model, "_node_set") and not type(model).__name__ == "Sequential"
-    sequential = type(model).__name__ == "Sequential"
+    from lamina.models.functional import Functional
+    from lamina.models.sequential import Sequential
+
+    sequential = isinstance(model, Sequential)
+    functional = isinstance(model, Functional) and model.built and not sequential
     multi_input = functional and (len(model.inputs) > 1 or any(
         len(n.input_tensors) > 1 for n in model._nodes))
     headers = ["Layer (type)", "Output Shape", "Param #"]
@@ -78,8 +81,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     rows = []
     if functional:
         entries = [(n.operation, n) for n in model._nodes]
-    elif sequential and model._functional is not None:
-        entries = [(n.operation, n) for n in model._functional._nodes if not n.is_input]
+    elif sequential and model.built:
+        entries = [(n.operation, n) for n in model._nodes if not n.is_input]
     else:
         entries = [(layer, None) for layer in model.layers]
     if layer_range is not None:
