@@ -217,7 +217,7 @@ def test_generators_and_pydataset():
     a.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
     b.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
     dataset = Batches()
-    ha = a.fit(dataset, epochs=2, verbose=0)
+    ha = a.fit(dataset, epochs=2, shuffle=False, verbose=0)
     hb = b.fit(X[:64], Y[:64], batch_size=16, epochs=2, shuffle=False, verbose=0)
     assert dataset.epochs_ended == 2
     assert_close(ha.history["loss"], hb.history["loss"], **TOL)

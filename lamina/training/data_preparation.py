@@ -42,8 +42,9 @@ class DataPreparation:
         return x
 
     def _structure_sample_weight(self, sample_weight, names):
-        if isinstance(sample_weight, dict) or (isinstance(sample_weight, (list, tuple)) and
-                                               len(names) > 1):
+        if isinstance(sample_weight, dict) or (isinstance(sample_weight, (list, tuple)) and (
+                len(names) > 1 or (len(sample_weight) == 1 and hasattr(sample_weight[0],
+                                                                       "shape")))):
             return data_mod.structure_targets(names, sample_weight, "sample_weight")
         sw = data_mod._to_numpy(sample_weight, "sample_weight")
         return [sw] * len(names) if len(names) > 1 else [sw]

@@ -121,6 +121,12 @@ class Trainer(StepMethods, DataPreparation):
         self._compiled_metrics = CompiledMetrics(metrics, weighted, names)
         self._loss_tracker = Mean(name="loss")
         self._output_loss_trackers = [Mean(name=n) for n in self._compiled_loss.log_names]
+        self._reported_loss_trackers = list(self._output_loss_trackers)
+        if isinstance(loss, dict) and isinstance(getattr(self, "_outputs_struct", None), dict):
+            # Keras reports a dict-output model's losses in the loss dict's order.
+            by_name = {t.name: t for t in self._output_loss_trackers}
+            first = [by_name.pop(f"{k}_loss") for k in loss if f"{k}_loss" in by_name]
+            self._reported_loss_trackers = first + list(by_name.values())
 
     def _require_compiled(self, what: str) -> None:
         if not getattr(self, "compiled", False):
@@ -457,12 +463,17 @@ class Trainer(StepMethods, DataPreparation):
         return self._format_logs(logs, return_dict)
 
     def _format_logs(self, logs: dict, return_dict: bool):
-        """A dict, or Keras's list order: loss, metrics whose names are log keys, the
-        per-output losses, then the remaining keys sorted; one value alone is a scalar."""
+        """A dict, or Keras's list order: the names of ``self.metrics`` (the compiled
+        metrics' own names in their place), then the remaining keys sorted; one value
+        alone is a scalar."""
         if return_dict:
             return logs
-        order = ["loss", *(e[1].name for e in self._compiled_metrics.entries),
-                 *self._compiled_loss.log_names]
+        order = []
+        for metric in self.metrics:
+            if isinstance(metric, CompiledMetrics):
+                order.extend(m.name for m in metric.metrics)
+            else:
+                order.append(metric.name)
         keys = [k for k in dict.fromkeys(order) if k in logs]
         keys += sorted(k for k in logs if k not in keys)
         values = [logs[k] for k in keys]
@@ -599,7 +610,7 @@ class Trainer(StepMethods, DataPreparation):
             out.append(self._loss_tracker)
             if not self._compiled_metrics.empty:
                 out.append(self._compiled_metrics)
-            out.extend(self._output_loss_trackers)
+            out.extend(self._reported_loss_trackers)
         for metric in self.__dict__.get("_tracked_metrics", []):
             if all(metric is not m for m in out):
                 out.append(metric)

@@ -333,7 +333,7 @@ def test_weight_paths_nest_under_the_layer_name_as_optimizer_slots_show():
     for lib in (keras, lamina):
         layer = lib.layers.MultiHeadAttention(2, 4, value_dim=3, use_gate=True, name="mha")
         layer.build((None, 6, 8), (None, 7, 10))
-        opt = lib.optimizers.SGD(momentum=0.9)
+        opt = lib.optimizers.SGD(momentum=0.9, name="sgd")
         opt.build(layer.trainable_variables)
         paths.append(([w.path for w in layer.weights], [v.path for v in opt.variables]))
     assert paths[0] == paths[1]
