@@ -34,7 +34,12 @@ class KerasTensor:
         shape: tuple of ints or None.
         dtype: dtype name, default float32.
         name: optional name.
+
+    ``_keras_mask`` is the symbolic mask the producing layer's ``compute_mask``
+    gives this tensor (a KerasTensor, e.g. of shape ``(batch, timesteps)``), or None.
     """
+
+    _keras_mask = None
 
     def __init__(self, shape, dtype="float32", sparse: bool = False, name: str | None = None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
@@ -157,4 +162,5 @@ class Node:
 
     @property
     def is_input(self) -> bool:
-        return not self.input_tensors and type(self.operation).__name__ == "InputLayer"
+        """Whether this node starts the graph: it reads no symbolic tensors (an ``Input``)."""
+        return not self.input_tensors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import jax.numpy as jnp
 
 from lamina import activations, constraints, initializers, regularizers
@@ -245,8 +247,12 @@ class Lambda(Layer):
     """Wraps a function of the inputs as a layer.
 
     Args:
-        function: the function; it may take ``mask`` and ``training`` keywords.
+        function: the function. When it has a (positional-or-keyword) parameter named
+            ``mask`` or ``training``, it receives the input's mask and the training flag
+            there, as in Keras.
         output_shape: accepted for compatibility (shapes are inferred).
+        mask: None (outputs carry no mask), a callable ``mask(inputs, previous_mask)``
+            returning the output mask, or a fixed mask.
         arguments: extra keyword arguments passed to ``function``.
     """
 
@@ -257,10 +263,19 @@ class Lambda(Layer):
         self.function = function
         self.output_shape_arg = output_shape
         self.mask = mask
+        self.supports_masking = mask is not None
         self.arguments = arguments or {}
+        params = _named_parameters(function)
+        self._fn_takes_mask = "mask" in params
+        self._fn_takes_training = "training" in params
 
-    def call(self, inputs):
-        return self.function(inputs, **self.arguments)
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if self._fn_takes_mask:
+            kwargs["mask"] = mask
+        if self._fn_takes_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
 
     def compute_mask(self, inputs, previous_mask=None):
         if callable(self.mask):
@@ -272,6 +287,16 @@ class Lambda(Layer):
             f"Lambda layer '{self.name}' cannot be serialized by lamina: a saved file must not "
             "carry code. Write a Layer subclass registered with "
             "`lamina.saving.register_keras_serializable` instead.")
+
+
+def _named_parameters(function) -> set:
+    """The names of ``function``'s positional-or-keyword parameters (the ones Keras looks
+    for ``mask`` and ``training`` among); empty when it has no inspectable signature."""
+    try:
+        params = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    return {p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD}
 
 
 class OpLayer(Layer):

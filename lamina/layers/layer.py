@@ -4,17 +4,20 @@ A layer owns Variables (created in ``build`` with ``add_weight``) and computes
 ``call(inputs, training=None, mask=None)`` with jax.numpy. Calling a layer:
 
 - on symbolic KerasTensors builds it, infers its output spec by abstract
-  evaluation of ``call`` (two stand-in sizes for unknown dimensions) and
-  records a Node;
+  evaluation of ``call`` (two stand-in sizes for unknown dimensions), gives the
+  outputs their symbolic masks (``_keras_mask``, by ``compute_mask``) and
+  records a Node; a ``call`` taking ``mask`` receives the inputs' symbolic masks;
 - on arrays inside a stateless scope (a model's forward pass, a train step)
   runs ``call`` directly, reading variables through the scope;
 - on arrays at top level goes through ``stateless_call`` with the current
-  variable values and writes new non-trainable values back (contract 1).
+  variable values and writes new non-trainable values back (contract 1); masks
+  travel on the arrays as ``_keras_mask`` attributes, as in Keras.
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -27,7 +30,11 @@ from lamina.call_context import current_training, training_context
 from lamina.graph import KerasTensor, Node, any_symbolic, flatten, map_structure
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.layers.layer_utils import (  # noqa: F401 - _listify/_tuplify/_signature are shared
+    _attached_mask,
+    _is_tensor_argument,
     _listify,
+    _mask_fits,
+    _mask_structure,
     _shape_of,
     _signature,
     _StatelessRun,
@@ -54,7 +61,6 @@ class Layer:
     """
 
     _keras_module = "keras.layers"
-    supports_masking = False
     # Whether train steps containing this layer may be fused into one loop (see
     # Trainer._fused_steps); False where that is measured to be slow on CPU.
     _fuses_into_loops = True
@@ -112,6 +118,23 @@ class Layer:
         target = self._trainable_variables if var.trainable else self._non_trainable_variables
         if not any(var is v for v in self._trainable_variables + self._non_trainable_variables):
             target.append(var)
+
+    # -- masking --------------------------------------------------------------
+    @property
+    def supports_masking(self) -> bool:
+        """Whether the layer gives its outputs masks (by ``compute_mask``).
+
+        Layers set it (as a class or instance attribute); by default it is whether the
+        layer's class defines its own ``compute_mask``, as in Keras.
+        """
+        value = self.__dict__.get("_supports_masking")
+        if value is None:
+            return type(self).compute_mask is not Layer.compute_mask
+        return value
+
+    @supports_masking.setter
+    def supports_masking(self, value) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
 
     # -- dtypes ---------------------------------------------------------------
     @property
@@ -381,23 +404,33 @@ class Layer:
         return args, kwargs
 
     def _concrete_call(self, args: tuple, kwargs: dict):
-        args, kwargs = self._convert_inputs(args, kwargs)
         if current_scope() is not None:
+            # Inside a model's forward pass its graph passes the masks (_run_graph).
+            args, kwargs = self._convert_inputs(args, kwargs)
             return self._call_in_scope(args, kwargs)
-        # Top level: go through the single execution path with current values.
+        # Top level (eager): masks travel on the arrays as `_keras_mask`, as in Keras.
+        kwargs, previous_mask = self._masks_for_call(args, kwargs, _attached_mask)
+        args, kwargs = self._convert_inputs(args, kwargs)
+        if kwargs.get("mask") is not None:
+            previous_mask = kwargs["mask"]
+        # Go through the single execution path with current values.
         if not self.built:
             self._build_by_tracing(args, kwargs)
         trainable = [v.value for v in self.trainable_variables]
         non_trainable = [v.value for v in self.non_trainable_variables]
         if self._compiles_eager_calls:
             run = self._compiled_call(trainable, non_trainable, args, kwargs)
+            # The model's graph computed its outputs' masks along with them.
+            masks = self._flat_masks(run.masks, flatten(run.outputs))
         else:
             run = self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
+            masks = self._output_masks(args[0], run.outputs, previous_mask)
         for var, value in zip(self.non_trainable_variables, run.non_trainable):
             var._value = value
         for layer in self._flatten_layers():
             layer._losses = []
         self._losses = run.activity_losses
+        _attach_masks(run.outputs, masks)
         return run.outputs
 
     # Functional models (whose layers were all traced when the graph was built) run
@@ -415,14 +448,14 @@ class Layer:
                 kw = {} if training is None else {"training": training}
                 if mask is not None:
                     kw["mask"] = mask
-                run = self._run_stateless(tv, ntv, args, kw, seed)
-                return run.outputs, run.non_trainable, run.activity_losses
+                run = self._run_stateless(tv, ntv, args, kw, seed, with_masks=True)
+                return run.outputs, run.masks, run.non_trainable, run.activity_losses
 
             fn = cache[training] = jax.jit(pure)
         # A fresh key per call, so random layers draw new values each time, as eagerly.
-        outputs, new_nt, losses = fn(trainable, non_trainable, args, kwargs.get("mask"),
-                                     lrandom.next_key())
-        return _StatelessRun(outputs, None, new_nt, losses, [])
+        outputs, masks, new_nt, losses = fn(trainable, non_trainable, args, kwargs.get("mask"),
+                                            lrandom.next_key())
+        return _StatelessRun(outputs, masks, new_nt, losses, [])
 
     def _call_in_scope(self, args: tuple, kwargs: dict):
         self._maybe_build(args, kwargs)
@@ -437,11 +470,14 @@ class Layer:
                 kwargs.pop("training")
         with training_context(kwargs.get("training", current_training())):
             outputs = self.call(*args, **kwargs)
+        self._add_activity_loss(outputs)
+        return outputs
+
+    def _add_activity_loss(self, outputs) -> None:
         if self.activity_regularizer is not None:
             for out in flatten(outputs):
                 if out is not None:
                     self.add_loss(self.activity_regularizer(out) / out.shape[0])
-        return outputs
 
     def _build_by_tracing(self, args: tuple, kwargs: dict) -> None:
         """Builds the layer (and sub-layers created lazily in ``call``) abstractly."""
@@ -490,10 +526,11 @@ class Layer:
         masks = None
         with StatelessScope(mapping, key=seed, collect_losses=True) as scope:
             args, kwargs = self._convert_inputs(args, kwargs)
-            if with_masks and hasattr(self, "_run_graph"):
+            if with_masks and _call_runs_graph(self):
                 kwargs = self._resolve_training(kwargs)
                 with training_context(kwargs.get("training")):
                     outputs, masks = self._run_graph(*args, **kwargs)
+                self._add_activity_loss(outputs)
             else:
                 outputs = self._call_in_scope(args, kwargs)
             reg = self._regularization_losses()
@@ -516,15 +553,55 @@ class Layer:
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) could not be built "
                              f"on inputs with shape {shapes}: {e}") from e
         assert_input_compatibility(self.input_spec, args[0], self.name)
-        outputs = self.compute_output_spec(*args, **kwargs)
+        # The call receives its inputs' symbolic masks, as it will receive their values
+        # when the model runs (Functional._run_graph fills them in the same way).
+        call_kwargs, previous_mask = self._masks_for_call(args, kwargs, _attached_mask)
+        try:
+            outputs = self.compute_output_spec(*args, **call_kwargs)
+        except ValueError as error:
+            if call_kwargs is kwargs:
+                raise
+            # A call that cannot take the masks at the stand-in sizes of unknown
+            # dimensions (Softmax over (steps, steps) with a (batch, steps) mask only
+            # broadcasts for some batch sizes): the output spec is inferred without them
+            # (as Keras does for layers that declare their output shape); the call still
+            # receives them when the model runs.
+            try:
+                outputs = self.compute_output_spec(*args, **kwargs)
+            except Exception:
+                raise error from None
+            warnings.warn(
+                f"Layer '{self.name}' ({type(self).__name__}) could not be called with its "
+                f"inputs' masks while the model was built, so its output shape was inferred "
+                f"without them; it receives them when the model runs. The error: {error}",
+                stacklevel=3)
+        masks = self._output_masks(args[0], outputs, previous_mask)
         Node(self, args, kwargs, outputs)
+        for out, mask in zip(flatten(outputs), masks):
+            if isinstance(out, KerasTensor) and mask is not None:
+                out._keras_mask = mask
         return outputs
 
     def compute_output_spec(self, *args, **kwargs):
         """The output KerasTensors for symbolic inputs, by abstract evaluation of ``call``."""
         kwargs = self._resolve_training(kwargs)
+        try:
+            return self._eval_abstractly(lambda ak: self._call_in_scope(*ak), (args, kwargs))
+        except ValueError as e:
+            if self.name in str(e):
+                raise
+            raise self._call_error(args, e) from e
+        except Exception as e:
+            raise self._call_error(args, e) from e
+
+    def _eval_abstractly(self, fn, structure):
+        """``fn(structure)`` with the KerasTensors in ``structure`` as abstract arrays.
+
+        Unknown (None) dimensions get two stand-in sizes; output dimensions that differ
+        between the two runs are unknown. Returns the outputs as KerasTensors.
+        """
         leaves, treedef = jax.tree_util.tree_flatten(
-            (args, kwargs), is_leaf=lambda x: isinstance(x, KerasTensor))
+            structure, is_leaf=lambda x: isinstance(x, KerasTensor))
         sym_index = [i for i, x in enumerate(leaves) if isinstance(x, KerasTensor)]
 
         def run(size):
@@ -532,27 +609,19 @@ class Layer:
                                                    for d in leaves[i].shape), leaves[i].dtype)
                         for i in sym_index]
 
-            def fn(*values):
+            def traced(*values):
                 full = list(leaves)
                 for i, v in zip(sym_index, values):
                     full[i] = v
-                a, k = jax.tree_util.tree_unflatten(treedef, full)
                 with StatelessScope(key=jax.random.PRNGKey(0), collect_losses=True,
                                     isolated=True):
-                    return self._call_in_scope(a, k)
+                    return fn(jax.tree_util.tree_unflatten(treedef, full))
 
-            return jax.eval_shape(fn, *abstract)
+            return jax.eval_shape(traced, *abstract)
 
         has_unknown = any(d is None for i in sym_index for d in leaves[i].shape)
-        try:
-            first = run(_STAND_INS[0])
-            second = run(_STAND_INS[1]) if has_unknown else first
-        except ValueError as e:
-            if self.name in str(e):
-                raise
-            raise self._call_error(args, e) from e
-        except Exception as e:
-            raise self._call_error(args, e) from e
+        first = run(_STAND_INS[0])
+        second = run(_STAND_INS[1]) if has_unknown else first
 
         def combine(a, b):
             if a is None:
@@ -562,6 +631,97 @@ class Layer:
 
         return jax.tree_util.tree_map(combine, first, second,
                                       is_leaf=lambda x: x is None)
+
+    # -- masks ----------------------------------------------------------------
+    # One set of rules for the three places masks flow: building a model (symbolic
+    # masks on KerasTensors), running it (Functional._run_graph) and eager calls.
+    def _masks_for_call(self, args: tuple, kwargs: dict, mask_of, values: dict | None = None):
+        """Fills in the call's mask arguments from its tensors' masks, as Keras does.
+
+        With a single tensor argument (a tensor or a list/dict of tensors), a ``call``
+        taking ``mask`` receives that argument's masks; with several, a ``call`` taking
+        ``<arg>_mask`` (MultiHeadAttention's ``query_mask``) receives the masks of
+        ``<arg>``. Masks given explicitly are kept.
+
+        Args:
+            args, kwargs: the call's arguments.
+            mask_of: maps one of their tensors to its mask (or None).
+            values: the keyword arguments the layer will receive, when they differ from
+                ``kwargs`` (a model running its graph passes the values of the node's
+                KerasTensors).
+
+        Returns:
+            ``(kwargs, previous_mask)``: ``values`` with the masks added, and the mask
+            ``compute_mask`` receives (the mask argument, else the first argument's masks).
+        """
+        values = kwargs if values is None else values
+        if not any(mask_of(x) is not None for x in flatten((args, kwargs))):
+            return values, values.get("mask")
+        sig = _signature(self)
+        bound = sig.bind(args, kwargs)
+        tensors = [(name, v) for name, v in bound.items() if _is_tensor_argument(v)]
+        if len(tensors) == 1:
+            names = {"mask": tensors[0][1]} if sig.mask else {}
+        else:
+            names = {f"{name}_mask": v for name, v in tensors if f"{name}_mask" in sig.names}
+        filled = {key: _mask_structure(v, mask_of) for key, v in names.items()
+                  if bound.get(key) is None}
+        filled = {key: m for key, m in filled.items() if m is not None}
+        if filled:
+            values = {**values, **filled}
+        previous_mask = values.get("mask")
+        if previous_mask is None and args:
+            previous_mask = _mask_structure(args[0], mask_of)
+        return values, previous_mask
+
+    def _output_masks(self, first_arg, outputs, previous_mask) -> list:
+        """The masks of ``outputs`` by ``compute_mask``: a list aligned with the flattened
+        outputs (None where unmasked). On KerasTensors ``compute_mask`` is evaluated
+        abstractly. Raises ValueError for masks that do not fit their outputs."""
+        flat_outputs = flatten(outputs)
+        if not self.supports_masking:
+            return [None] * len(flat_outputs)
+        if type(self).compute_mask is Layer.compute_mask:
+            masks = previous_mask
+        elif any(isinstance(x, KerasTensor) for x in flatten((first_arg, previous_mask))):
+            try:
+                masks = self._eval_abstractly(lambda ap: self.compute_mask(*ap),
+                                              (first_arg, previous_mask))
+            except Exception as e:
+                shapes = map_structure(_shape_of, first_arg)
+                raise ValueError(
+                    f"compute_mask of layer '{self.name}' ({type(self).__name__}) failed on "
+                    f"inputs with shape {shapes} and mask shape "
+                    f"{map_structure(_shape_of, previous_mask)}: {type(e).__name__}: {e}"
+                ) from e
+        else:
+            masks = self.compute_mask(first_arg, previous_mask)
+        return self._flat_masks(masks, flat_outputs)
+
+    def _flat_masks(self, masks, flat_outputs: list) -> list:
+        """``masks`` matched to ``flat_outputs`` in order, as Keras pairs them (a single
+        mask goes to the first output), checked to fit them."""
+        flat_masks = [] if masks is None else flatten(masks)
+        if len(flat_masks) > len(flat_outputs):
+            raise ValueError(
+                f"compute_mask of layer '{self.name}' ({type(self).__name__}) returned "
+                f"{len(flat_masks)} masks for {len(flat_outputs)} output(s).")
+        flat_masks = flat_masks + [None] * (len(flat_outputs) - len(flat_masks))
+        for i, (mask, out) in enumerate(zip(flat_masks, flat_outputs)):
+            if mask is None or out is None:
+                continue
+            if not (hasattr(mask, "shape") and hasattr(mask, "dtype")):
+                raise ValueError(
+                    f"compute_mask of layer '{self.name}' ({type(self).__name__}) returned "
+                    f"{type(mask).__name__} {mask!r} as the mask of output {i}; a mask must "
+                    "be a tensor or None.")
+            if not _mask_fits(tuple(mask.shape), tuple(out.shape)):
+                raise ValueError(
+                    f"compute_mask of layer '{self.name}' ({type(self).__name__}) returned a "
+                    f"mask of shape {tuple(mask.shape)} for output {i} of shape "
+                    f"{tuple(out.shape)}: a mask must match the leading axes of its output "
+                    "(e.g. (batch, timesteps) for an output (batch, timesteps, features)).")
+        return flat_masks
 
     def _call_error(self, args, e) -> ValueError:
         shapes = map_structure(_shape_of, args[0])
@@ -616,6 +776,25 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _call_runs_graph(layer) -> bool:
+    """Whether the layer's ``call`` is the one defined next to its ``_run_graph`` (a
+    functional or Sequential model whose ``call`` no subclass overrides): running the
+    graph directly is then the same call, and also gives the outputs' masks."""
+    owner = next(klass for klass in type(layer).__mro__ if "call" in vars(klass))
+    return "_run_graph" in vars(owner)
+
+
+def _attach_masks(outputs, masks: list) -> None:
+    """Sets ``_keras_mask`` on eager output arrays, as Keras does (traced arrays cannot
+    carry attributes and are skipped; a mask an output already has is kept)."""
+    for out, mask in zip(flatten(outputs), masks):
+        if mask is not None and _attached_mask(out) is None:
+            try:
+                out._keras_mask = mask
+            except AttributeError:
+                pass
 
 
 def _trackable_layers(value) -> list:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lamina import dtypes
+from lamina.graph import KerasTensor, flatten, map_structure
 from lamina.state import Variable
 
 
@@ -16,7 +18,8 @@ class _Signature:
     """What a layer's ``call`` accepts, computed once per class."""
 
     def __init__(self, fn):
-        params = list(inspect.signature(fn).parameters.values())
+        self.signature = inspect.signature(fn)
+        params = list(self.signature.parameters.values())
         self.names = [p.name for p in params]
         self.has_var_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
         self.training = "training" in self.names
@@ -29,6 +32,13 @@ class _Signature:
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         self.first = positional[0].name if positional else None
 
+    def bind(self, args: tuple, kwargs: dict) -> dict:
+        """The call's arguments by parameter name (defaults not filled in)."""
+        try:
+            return dict(self.signature.bind_partial(*args, **kwargs).arguments)
+        except TypeError:  # the call itself will report the bad arguments
+            return {**dict(zip(self.names, args)), **kwargs}
+
 
 _SIGNATURES: dict = {}
 
@@ -39,6 +49,45 @@ def _signature(layer) -> _Signature:
     if sig is None:
         sig = _SIGNATURES[cls] = _Signature(layer.call)
     return sig
+
+
+def _is_tensor(x) -> bool:
+    """A symbolic or concrete array (not a Python scalar or a Variable)."""
+    return isinstance(x, (KerasTensor, jax.Array, np.ndarray))
+
+
+def _is_tensor_argument(value) -> bool:
+    """A tensor, or a non-empty list/tuple/dict of tensors (None allowed), as Keras counts
+    the tensor arguments of a call when it fills in their masks."""
+    if _is_tensor(value):
+        return True
+    if isinstance(value, (list, tuple, dict)) and value:
+        return all(x is None or _is_tensor(x) for x in flatten(value))
+    return False
+
+
+def _attached_mask(x):
+    """The mask a tensor carries as ``_keras_mask`` (KerasTensors, eager arrays), or None."""
+    return getattr(x, "_keras_mask", None) if _is_tensor(x) else None
+
+
+def _mask_structure(value, mask_of):
+    """The masks of the tensors in ``value`` (same structure), or None when none has one."""
+    masks = map_structure(lambda x: mask_of(x) if _is_tensor(x) else None, value)
+    if all(m is None for m in flatten(masks)):
+        return None
+    return masks
+
+
+def _mask_fits(mask_shape: tuple, output_shape: tuple) -> bool:
+    """Whether a mask covers the leading axes of its output (size 1 broadcasts).
+
+    Symbolic shapes compare exactly: a dimension unknown (None) in the output must be
+    unknown in the mask, since both follow the same unknown input dimension.
+    """
+    if len(mask_shape) > len(output_shape):
+        return False
+    return all(m == o or m == 1 for m, o in zip(mask_shape, output_shape))
 
 
 def _shape_of(x):

@@ -79,24 +79,9 @@ def _layers_by_depth(nodes: list, depth: dict) -> list:
     return [layer for _, layer in ranked]
 
 
-def _named_masks(layer, node, kwargs: dict, masks: dict) -> dict:
-    """Fills ``<arg>_mask`` arguments (e.g. MultiHeadAttention's ``query_mask``) from the
-    masks of the tensors bound to ``<arg>``, when a layer takes several tensors."""
-    sig = _signature(layer)
-    bound = dict(zip(sig.names, node.call_args))
-    bound.update(node.call_kwargs)
-    tensors = [(name, v) for name, v in bound.items() if isinstance(v, KerasTensor)]
-    if len(tensors) < 2:
-        return kwargs
-    for name, tensor in tensors:
-        key = f"{name}_mask"
-        if key in sig.names and kwargs.get(key) is None and masks.get(id(tensor)) is not None:
-            kwargs = dict(kwargs, **{key: masks[id(tensor)]})
-    return kwargs
-
-
 def _overrides_compute_mask(layer) -> bool:
-    return type(layer).compute_mask is not Layer.compute_mask
+    """Whether the layer may give its outputs a mask when its inputs have none."""
+    return layer.supports_masking and type(layer).compute_mask is not Layer.compute_mask
 
 
 class Functional(Model):
@@ -244,6 +229,10 @@ class Functional(Model):
         if mask is not None:
             for t, m in zip(self.inputs, self._flatten_call_inputs(mask)):
                 masks[id(t)] = m
+
+        def mask_of(t):
+            return masks.get(id(t)) if isinstance(t, KerasTensor) else None
+
         for node in self._nodes:
             layer = node.operation
             if node.is_input:
@@ -251,29 +240,20 @@ class Functional(Model):
             args, kwargs = map_structure(
                 lambda v: values[id(v)] if isinstance(v, KerasTensor) else v,
                 (node.call_args, node.call_kwargs))
-            in_mask = map_structure(
-                lambda v: masks.get(id(v)) if isinstance(v, KerasTensor) else None,
-                node.call_args[0])
-            has_mask = any(m is not None for m in flatten(in_mask))
-            if has_mask and _signature(layer).mask and kwargs.get("mask") is None:
-                kwargs = dict(kwargs, mask=in_mask)
-            kwargs = _named_masks(layer, node, kwargs, masks)
+            # The same mask rules as when the graph was built (Layer._symbolic_call).
+            kwargs, previous_mask = layer._masks_for_call(node.call_args, node.call_kwargs,
+                                                          mask_of, values=kwargs)
             if training is not None and kwargs.get("training") is None and (
                     _signature(layer).training):
                 kwargs = dict(kwargs, training=training)
             if isinstance(layer, Functional):
                 out, out_mask = layer._run_graph(*args, training=kwargs.get("training"),
                                                  mask=kwargs.get("mask"))
+                flat_masks = layer._flat_masks(out_mask, flatten(out))
             else:
                 out = layer(*args, **kwargs)
-                out_mask = None
-                if has_mask or _overrides_compute_mask(layer):
-                    out_mask = layer.compute_mask(args[0], in_mask if has_mask else None)
-            flat_out = flatten(out)
-            flat_masks = flatten(out_mask) if out_mask is not None else [None] * len(flat_out)
-            if len(flat_masks) != len(flat_out):
-                flat_masks = [flat_masks[0]] * len(flat_out)
-            for t, v, m in zip(node.output_tensors, flat_out, flat_masks):
+                flat_masks = layer._output_masks(args[0], out, previous_mask)
+            for t, v, m in zip(node.output_tensors, flatten(out), flat_masks):
                 values[id(t)] = v
                 if m is not None:
                     masks[id(t)] = m
@@ -282,7 +262,23 @@ class Functional(Model):
         return outputs, out_masks
 
     def compute_mask(self, inputs, previous_mask=None):
-        return None
+        """The masks the graph gives its outputs (same structure; None where unmasked),
+        for ``inputs`` with masks ``previous_mask``. Used when the model is called on
+        KerasTensors, to give its outputs their symbolic masks.
+
+        The graph runs in an isolated scope: state updates and losses of this extra run
+        are dropped.
+        """
+        import jax  # noqa: PLC0415
+
+        from lamina.state import StatelessScope  # noqa: PLC0415
+
+        if all(m is None for m in flatten(previous_mask)) and not any(
+                _overrides_compute_mask(node.operation) for node in self._nodes):
+            return None
+        with StatelessScope(key=jax.random.PRNGKey(0), isolated=True):
+            _, masks = self._run_graph(inputs, mask=previous_mask)
+        return masks
 
     # -- config ---------------------------------------------------------------
     def get_config(self) -> dict:
