@@ -416,6 +416,7 @@ class Layer:
         # Go through the single execution path with current values.
         if not self.built:
             self._build_by_tracing(args, kwargs)
+        assert_input_compatibility(self.input_spec, args[0], self.name)
         trainable = [v.value for v in self.trainable_variables]
         non_trainable = [v.value for v in self.non_trainable_variables]
         if self._compiles_eager_calls:
@@ -426,7 +427,7 @@ class Layer:
             run = self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
             masks = self._output_masks(args[0], run.outputs, previous_mask)
         for var, value in zip(self.non_trainable_variables, run.non_trainable):
-            var._value = value
+            var.write(value)
         for layer in self._flatten_layers():
             layer._losses = []
         self._losses = run.activity_losses

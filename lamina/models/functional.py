@@ -66,6 +66,12 @@ def _sort_graph(inputs: list, outputs: list) -> list:
         d = depth.setdefault(id(node), 0)
         for parent in node.parent_nodes:
             depth[id(parent)] = max(depth.get(id(parent), 0), d + 1)
+    # An Input no output uses sits with the deepest nodes (the other inputs), as Keras.
+    deepest = max(depth.values(), default=0)
+    for t in inputs:
+        node = t._keras_history[0]._inbound_nodes[t._keras_history[1]]
+        if not any(node is parent for n in order for parent in n.parent_nodes):
+            depth[id(node)] = deepest
     return sorted(order, key=lambda n: -depth[id(n)]), depth
 
 
@@ -77,6 +83,13 @@ def _layers_by_depth(nodes: list, depth: dict) -> list:
         first.setdefault(key, (i, node.operation))
     ranked = sorted(first.values(), key=lambda item: (-layer_depth[id(item[1])], item[0]))
     return [layer for _, layer in ranked]
+
+
+def _unpack_singleton(structure):
+    """A list of one element as that element: a one-output model returns one tensor."""
+    if isinstance(structure, list) and len(structure) == 1:
+        return structure[0]
+    return structure
 
 
 def _overrides_compute_mask(layer) -> bool:
@@ -137,8 +150,8 @@ class Functional(Model):
 
     @property
     def output_names(self) -> list[str]:
-        if isinstance(self._outputs_struct, dict):
-            return list(self._outputs_struct.keys())
+        """The names of the layers that produce the outputs, in flattened output order
+        (for dict outputs, sorted by key), as Keras."""
         return [t._keras_history[0].name for t in self.outputs]
 
     @property
@@ -151,19 +164,21 @@ class Functional(Model):
 
     @property
     def input_shape(self):
-        return map_structure(lambda t: t.shape, self._inputs_struct)
+        return _unpack_singleton(map_structure(lambda t: t.shape, self._inputs_struct))
 
     @property
     def output_shape(self):
-        return map_structure(lambda t: t.shape, self._outputs_struct)
+        return _unpack_singleton(map_structure(lambda t: t.shape, self._outputs_struct))
 
     @property
     def input_spec(self):
-        return None
+        """An InputSpec (or list of them) set by the user, checked when the model is
+        called; None by default (the Input shapes are checked anyway)."""
+        return self.__dict__.get("_manual_input_spec")
 
     @input_spec.setter
     def input_spec(self, value):
-        pass
+        self.__dict__["_manual_input_spec"] = value
 
     # -- running --------------------------------------------------------------
     def _flatten_call_inputs(self, inputs) -> list:
@@ -259,7 +274,7 @@ class Functional(Model):
                     masks[id(t)] = m
         outputs = map_structure(lambda t: values[id(t)], self._outputs_struct)
         out_masks = map_structure(lambda t: masks.get(id(t)), self._outputs_struct)
-        return outputs, out_masks
+        return _unpack_singleton(outputs), _unpack_singleton(out_masks)
 
     def compute_mask(self, inputs, previous_mask=None):
         """The masks the graph gives its outputs (same structure; None where unmasked),
