@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from lamina import dtypes
+from lamina.training.step_state import unpack_x_y_sample_weight
 
 
 def _to_numpy(x, what: str):
@@ -206,9 +207,9 @@ class StreamData:
     def peek(self) -> tuple[Any, Any, Any]:
         """The first batch, without consuming it: ``(x, y, sample_weight)``."""
         if self._is_pydataset:
-            return unpack(self.source[0])
+            return unpack_x_y_sample_weight(self.source[0])
         if self._reiterable:
-            return unpack(next(iter(self.source)))
+            return unpack_x_y_sample_weight(next(iter(self.source)))
         if self._peeked is None:
             if self._iterator is None:
                 self._iterator = self.source
@@ -217,7 +218,7 @@ class StreamData:
             except StopIteration:
                 raise ValueError("The data generator or iterator is empty: it yielded no "
                                  "batch.") from None
-        return unpack(self._peeked)
+        return unpack_x_y_sample_weight(self._peeked)
 
     def epoch(self):
         """Yields the batches of one epoch (``steps`` of them when given)."""
@@ -227,7 +228,7 @@ class StreamData:
             order = (self.shuffle_rng.permutation(size) if self.shuffle_rng is not None
                      else np.arange(size))
             for i in range(n):
-                yield unpack(self.source[int(order[i % size])])
+                yield unpack_x_y_sample_weight(self.source[int(order[i % size])])
             self.source.on_epoch_end()
             return
         if self._reiterable and (self._iterator is None or self.steps is None):
@@ -240,7 +241,7 @@ class StreamData:
             if self._peeked is not None:
                 element, self._peeked = self._peeked, None
                 count += 1
-                yield unpack(element)
+                yield unpack_x_y_sample_weight(element)
                 continue
             try:
                 element = next(self._iterator)
@@ -248,21 +249,4 @@ class StreamData:
                 self._iterator = None
                 return
             count += 1
-            yield unpack(element)
-
-
-def unpack(element) -> tuple[Any, Any, Any]:
-    """``(x, y, sample_weight)`` from a yielded batch: a tuple or list of one to three
-    items (a torch DataLoader yields lists), or ``x`` alone."""
-    if isinstance(element, list):
-        element = tuple(element)
-    if isinstance(element, tuple):
-        if len(element) == 1:
-            return element[0], None, None
-        if len(element) == 2:
-            return element[0], element[1], None
-        if len(element) == 3:
-            return element
-        raise ValueError(f"A data generator must yield x, (x, y) or (x, y, sample_weight); "
-                         f"received a tuple of {len(element)} items.")
-    return element, None, None
+            yield unpack_x_y_sample_weight(element)

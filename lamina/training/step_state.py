@@ -55,7 +55,8 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None) -> tuple:
 
 
 def unpack_x_y_sample_weight(data) -> tuple[Any, Any, Any]:
-    """``(x, y, sample_weight)`` from a batch, None for what it lacks."""
+    """``(x, y, sample_weight)`` from a batch, None for what it lacks: a tuple or list of
+    one to three items (a torch DataLoader yields lists), or ``x`` alone."""
     if isinstance(data, list):
         data = tuple(data)
     if not isinstance(data, tuple):
