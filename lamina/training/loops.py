@@ -89,3 +89,23 @@ class StepLoops:
         else:
             out = jax.tree_util.tree_map(lambda a: a[-1], out)
         return state, rng, out
+
+
+# Batches fused into one compiled call when callbacks allow it (see Trainer._fused_steps).
+AUTO_FUSED_STEPS = 16
+
+
+def plan_calls(n: int, batch_size: int, steps: int, per_execution: int) -> list[tuple[int, int, int]]:
+    """``(start, batch_size, n_steps)`` calls covering ``steps`` batches of ``n`` samples."""
+    full = min(n // batch_size, steps)
+    plan, start = [], 0
+    groups, rest = divmod(full, per_execution)
+    for _ in range(groups):
+        plan.append((start, batch_size, per_execution))
+        start += batch_size * per_execution
+    for _ in range(rest):
+        plan.append((start, batch_size, 1))
+        start += batch_size
+    if full < steps and start < n:
+        plan.append((start, n - start, 1))
+    return plan

@@ -19,31 +19,17 @@ from lamina import random as lrandom
 from lamina.metrics import Mean
 from lamina.state import StatelessScope
 from lamina.training import data as data_mod
+from lamina.training.arguments import check_positive_int, verbose_level
 from lamina.training.compile_utils import CompiledLoss, CompiledMetrics
 from lamina.training.data_preparation import DataPreparation
 from lamina.training.logs import LazyLogs
-from lamina.training.loops import StepLoops
+from lamina.training.loops import AUTO_FUSED_STEPS, StepLoops, plan_calls
+from lamina.training.prediction import Prediction
 from lamina.training.step_state import PredictState, TestState, TrainState, pack_x_y_sample_weight
 from lamina.training.steps import StepMethods
 
 
-def _check_positive_int(value, name: str, allow_none: bool = True):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer, received {value!r}.")
-    return int(value)
-
-
-def _verbose(verbose) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto', received {verbose!r}.")
-    return verbose
-
-
-class Trainer(StepMethods, DataPreparation):
+class Trainer(StepMethods, Prediction, DataPreparation):
     """The training half of ``Model`` (mixed into it)."""
 
     # -- compile --------------------------------------------------------------
@@ -76,7 +62,7 @@ class Trainer(StepMethods, DataPreparation):
             raise ValueError(f"Could not interpret optimizer {optimizer!r}.")
         self.loss = loss
         self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
-        self._steps_per_execution = _check_positive_int(steps_per_execution,
+        self._steps_per_execution = check_positive_int(steps_per_execution,
                                                         "steps_per_execution")
         self.run_eagerly = bool(run_eagerly) or jit_compile is False
         self.sample_weight_mode = sample_weight_mode
@@ -262,10 +248,10 @@ class Trainer(StepMethods, DataPreparation):
         from lamina.callbacks import CallbackList
 
         self._require_compiled("fit")
-        verbose = _verbose(verbose)
-        batch_size = _check_positive_int(batch_size, "batch_size")
-        epochs = _check_positive_int(epochs, "epochs")
-        steps_per_epoch = _check_positive_int(steps_per_epoch, "steps_per_epoch")
+        verbose = verbose_level(verbose)
+        batch_size = check_positive_int(batch_size, "batch_size")
+        epochs = check_positive_int(epochs, "epochs")
+        steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"`shuffle` must be True, False or 'batch', received {shuffle!r}.")
         if isinstance(validation_freq, int):
@@ -378,7 +364,7 @@ class Trainer(StepMethods, DataPreparation):
                 plan.append((start, size, 1))
                 start += size
         else:
-            plan = _plan(n, batch_size, steps, self._fused_steps(callback_list, kind))
+            plan = plan_calls(n, batch_size, steps, self._fused_steps(callback_list, kind))
         perm = jnp.asarray(order)
         step = 0
         step_logs = None
@@ -417,7 +403,7 @@ class Trainer(StepMethods, DataPreparation):
         if any(cb._needs_batch_hooks(mode) for cb in callback_list.callbacks
                if not isinstance(cb, ProgbarLogger)):
             return per_execution
-        return _AUTO_FUSED_STEPS
+        return AUTO_FUSED_STEPS
 
     def _run_stream_epoch(self, kind, state, stream, callback_list, class_weight=None):
         fn = self._function(kind, indexed=False)
@@ -448,9 +434,9 @@ class Trainer(StepMethods, DataPreparation):
         if kwargs:
             raise ValueError(f"Unrecognized arguments to evaluate: {sorted(kwargs)}.")
         self._require_compiled("evaluate")
-        batch_size = _check_positive_int(batch_size, "batch_size")
-        steps = _check_positive_int(steps, "steps")
-        verbose = _verbose(verbose)
+        batch_size = check_positive_int(batch_size, "batch_size")
+        steps = check_positive_int(steps, "steps")
+        verbose = verbose_level(verbose)
         self._build_compile_structures()
         data = self._prepare(x, y, sample_weight, None, "evaluate")
         if not isinstance(data, data_mod.ArrayData):
@@ -503,66 +489,6 @@ class Trainer(StepMethods, DataPreparation):
         callback_list.on_test_end(logs)
         return logs
 
-    # -- predict --------------------------------------------------------------
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Generates output predictions: an array, a list or a dict like the outputs."""
-        from lamina.callbacks import CallbackList
-
-        batch_size = _check_positive_int(batch_size, "batch_size")
-        steps = _check_positive_int(steps, "steps")
-        verbose = _verbose(verbose)
-        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                     verbose=verbose, epochs=1, steps=steps)
-        if data_mod.is_in_memory(x):
-            batch_size = batch_size or 32
-            xs = data_mod.structure_inputs(self, x)
-            self._check_input_arrays(xs)
-            data = data_mod.ArrayData(xs, input_names=getattr(self, "input_names", None))
-            self._build_model_on(xs)
-            state = self._predict_state()
-            callback_list.on_predict_begin()
-            n = data.num_samples
-            total = -(-n // batch_size)
-            plan = _plan(n, batch_size, min(total, steps or total),
-                         self._fused_steps(callback_list, "predict"))
-            fn = self._function("predict", indexed=True)
-            device_data = jax.device_put((xs, None, None))
-            perm = jnp.arange(n, dtype=jnp.int32)
-            chunks, step = [], 0
-            for start, size, count in plan:
-                callback_list.on_predict_batch_begin(step)
-                _, self._rng, out = fn(state, self._rng, device_data, perm, start,
-                                       batch_size=size, n_steps=count)
-                chunks.append(out)
-                step += count
-                callback_list.on_predict_batch_end(step - 1, {"outputs": out})
-        else:
-            stream = data_mod.StreamData(x, steps)
-            if batch_size is not None:
-                warnings.warn("`batch_size` is ignored by `predict` when `x` is a generator, "
-                              "iterator or dataset: it yields batches itself.", stacklevel=2)
-            fn = self._function("predict", indexed=False)
-            callback_list.on_predict_begin()
-            chunks, state = [], None
-            for step, (bx, _, _) in enumerate(stream.epoch()):
-                xs = data_mod.structure_inputs(self, bx)
-                if state is None:
-                    self._build_model_on(xs)
-                    state = self._predict_state()
-                callback_list.on_predict_batch_begin(step)
-                _, self._rng, out = fn(state, self._rng, xs)
-                chunks.append(out)
-                callback_list.on_predict_batch_end(step, {"outputs": out})
-        callback_list.on_predict_end()
-        if not chunks:
-            raise ValueError("predict received no data batches.")
-        return jax.tree_util.tree_map(lambda *a: np.concatenate([np.asarray(c) for c in a]),
-                                      *chunks)
-
-    def _predict_state(self) -> PredictState:
-        return PredictState([v.value for v in self.trainable_variables],
-                            [v.value for v in self.non_trainable_variables])
-
     @property
     def _steps_per_execution_or1(self) -> int:
         return getattr(self, "_steps_per_execution", None) or 1
@@ -594,11 +520,6 @@ class Trainer(StepMethods, DataPreparation):
         self._write_back(state)
         return self._format_logs(logs, return_dict)
 
-    def predict_on_batch(self, x):
-        """Predictions for one batch of inputs."""
-        return self.predict(x, batch_size=max(int(np.shape(jax.tree_util.tree_leaves(
-            data_mod._map_numpy(x, "x"))[0])[0]), 1), verbose=0)
-
     # -- metrics --------------------------------------------------------------
     @property
     def metrics(self) -> list:
@@ -624,26 +545,6 @@ class Trainer(StepMethods, DataPreparation):
         """Puts every metric of ``self.metrics`` back to its initial state."""
         for metric in self.metrics:
             metric.reset_state()
-
-
-# Batches fused into one compiled call when callbacks allow it (see _fused_steps).
-_AUTO_FUSED_STEPS = 16
-
-
-def _plan(n: int, batch_size: int, steps: int, per_execution: int) -> list[tuple[int, int, int]]:
-    """``(start, batch_size, n_steps)`` calls covering ``steps`` batches of ``n`` samples."""
-    full = min(n // batch_size, steps)
-    plan, start = [], 0
-    groups, rest = divmod(full, per_execution)
-    for _ in range(groups):
-        plan.append((start, batch_size, per_execution))
-        start += batch_size * per_execution
-    for _ in range(rest):
-        plan.append((start, batch_size, 1))
-        start += batch_size
-    if full < steps and start < n:
-        plan.append((start, n - start, 1))
-    return plan
 
 
 def _to_python(value):

@@ -1,0 +1,82 @@
+"""predict and predict_on_batch: the outputs of a model over data, in compiled loops."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina.training import data as data_mod
+from lamina.training.arguments import check_positive_int, verbose_level
+from lamina.training.loops import plan_calls
+from lamina.training.step_state import PredictState
+
+
+class Prediction:
+    """The prediction half of the Trainer mixin."""
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Generates output predictions: an array, a list or a dict like the outputs."""
+        from lamina.callbacks import CallbackList
+
+        batch_size = check_positive_int(batch_size, "batch_size")
+        steps = check_positive_int(steps, "steps")
+        verbose = verbose_level(verbose)
+        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                     verbose=verbose, epochs=1, steps=steps)
+        if data_mod.is_in_memory(x):
+            batch_size = batch_size or 32
+            xs = data_mod.structure_inputs(self, x)
+            self._check_input_arrays(xs)
+            data = data_mod.ArrayData(xs, input_names=getattr(self, "input_names", None))
+            self._build_model_on(xs)
+            state = self._predict_state()
+            callback_list.on_predict_begin()
+            n = data.num_samples
+            total = -(-n // batch_size)
+            plan = plan_calls(n, batch_size, min(total, steps or total),
+                         self._fused_steps(callback_list, "predict"))
+            fn = self._function("predict", indexed=True)
+            device_data = jax.device_put((xs, None, None))
+            perm = jnp.arange(n, dtype=jnp.int32)
+            chunks, step = [], 0
+            for start, size, count in plan:
+                callback_list.on_predict_batch_begin(step)
+                _, self._rng, out = fn(state, self._rng, device_data, perm, start,
+                                       batch_size=size, n_steps=count)
+                chunks.append(out)
+                step += count
+                callback_list.on_predict_batch_end(step - 1, {"outputs": out})
+        else:
+            stream = data_mod.StreamData(x, steps)
+            if batch_size is not None:
+                warnings.warn("`batch_size` is ignored by `predict` when `x` is a generator, "
+                              "iterator or dataset: it yields batches itself.", stacklevel=2)
+            fn = self._function("predict", indexed=False)
+            callback_list.on_predict_begin()
+            chunks, state = [], None
+            for step, (bx, _, _) in enumerate(stream.epoch()):
+                xs = data_mod.structure_inputs(self, bx)
+                if state is None:
+                    self._build_model_on(xs)
+                    state = self._predict_state()
+                callback_list.on_predict_batch_begin(step)
+                _, self._rng, out = fn(state, self._rng, xs)
+                chunks.append(out)
+                callback_list.on_predict_batch_end(step, {"outputs": out})
+        callback_list.on_predict_end()
+        if not chunks:
+            raise ValueError("predict received no data batches.")
+        return jax.tree_util.tree_map(lambda *a: np.concatenate([np.asarray(c) for c in a]),
+                                      *chunks)
+
+    def _predict_state(self) -> PredictState:
+        return PredictState([v.value for v in self.trainable_variables],
+                            [v.value for v in self.non_trainable_variables])
+
+    def predict_on_batch(self, x):
+        """Predictions for one batch of inputs."""
+        return self.predict(x, batch_size=max(int(np.shape(jax.tree_util.tree_leaves(
+            data_mod._map_numpy(x, "x"))[0])[0]), 1), verbose=0)
