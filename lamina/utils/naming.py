@@ -21,5 +21,15 @@ def uniquify(base: str) -> str:
     return base if count == 0 else f"{base}_{count}"
 
 
+def get_uid(prefix: str = "") -> int:
+    """The next identifier for ``prefix``: 1 the first time, then 2, 3, ...
+
+    Shares its count with :func:`uniquify`: after a layer named ``dense`` exists,
+    ``get_uid("dense")`` is 2, as in Keras. ``clear_session`` resets the counts.
+    """
+    _NAME_COUNTS[prefix] += 1
+    return _NAME_COUNTS[prefix]
+
+
 def reset_names() -> None:
     _NAME_COUNTS.clear()

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from lamina.utils.io_utils import print_msg
+
 # Looked up at call time so tests can substitute a fake clock.
 _now = time.time
 
@@ -41,20 +43,6 @@ def dynamic_display() -> bool:
     except ValueError:  # a closed stream
         return False
     return "ipykernel" in sys.modules
-
-
-def print_msg(message: str, line_break: bool = True) -> None:
-    """Writes ``message`` (plus a newline when ``line_break``) to stdout and flushes."""
-    stream = sys.stdout
-    message = message + ("\n" if line_break else "")
-    try:
-        stream.write(message)
-    except UnicodeEncodeError:
-        # A stream that cannot encode the bar character (e.g. ASCII): degrade, don't fail.
-        encoding = getattr(stream, "encoding", None) or "utf-8"
-        message = message.replace(_BAR_CHAR, "=")
-        stream.write(message.encode(encoding, errors="replace").decode(encoding))
-    stream.flush()
 
 
 def _format_eta(seconds: float) -> str:
