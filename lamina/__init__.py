@@ -9,36 +9,46 @@ from lamina.state import Variable
 from lamina.version import __version__
 
 _SUBMODULES = (
-    "activations", "backend", "callbacks", "constraints", "dtypes", "initializers", "layers",
-    "losses", "metrics", "mixed_precision", "models", "optimizers", "random", "regularizers",
-    "saving", "utils",
+    "activations", "backend", "callbacks", "config", "constraints", "dtypes", "initializers",
+    "layers", "losses", "metrics", "mixed_precision", "models", "optimizers", "random",
+    "regularizers", "saving", "tree", "utils",
 )
-_FROM_LAYERS = ("Input", "InputSpec", "Layer")
-_FROM_MODELS = ("Model", "Sequential")
-_FROM_GRAPH = ("KerasTensor",)
-_FROM_POLICY = ("DTypePolicy",)
+# Top-level names and the module each comes from; modules load on first use, so
+# `import lamina` stays cheap and `lamina.layers` works without an explicit import.
+_TOP_LEVEL = {
+    "Input": "lamina.layers", "InputSpec": "lamina.layers", "Layer": "lamina.layers",
+    "Model": "lamina.models", "Sequential": "lamina.models",
+    "KerasTensor": "lamina.graph",
+    "DTypePolicy": "lamina.dtype_policy", "FloatDTypePolicy": "lamina.dtype_policy",
+    "Initializer": "lamina.initializers",
+    "Loss": "lamina.losses",
+    "Metric": "lamina.metrics",
+    "Optimizer": "lamina.optimizers",
+    "Regularizer": "lamina.regularizers",
+    "Quantizer": "lamina.quantizer",
+    "StatelessScope": "lamina.state",
+    "SymbolicScope": "lamina.symbolic_scope",
+    "name_scope": "lamina.name_scopes",
+    "device": "lamina.device_scope",
+    "remat": "lamina.rematerialization", "RematScope": "lamina.rematerialization",
+}
+
+
+def version() -> str:
+    """lamina's version string (``keras.version()``)."""
+    return __version__
 
 
 def __getattr__(name):
-    # Submodules and the top-level classes load on first use, so `import lamina`
-    # stays cheap and `lamina.layers` works without an explicit import.
     if name in _SUBMODULES:
         return _importlib.import_module(f"lamina.{name}")
-    if name in _FROM_LAYERS:
-        return getattr(_importlib.import_module("lamina.layers"), name)
-    if name in _FROM_MODELS:
-        return getattr(_importlib.import_module("lamina.models"), name)
-    if name in _FROM_GRAPH:
-        return getattr(_importlib.import_module("lamina.graph"), name)
-    if name in _FROM_POLICY:
-        return getattr(_importlib.import_module("lamina.dtype_policy"), name)
+    if name in _TOP_LEVEL:
+        return getattr(_importlib.import_module(_TOP_LEVEL[name]), name)
     raise AttributeError(f"module 'lamina' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES) + list(_FROM_LAYERS) + list(_FROM_MODELS)
-                  + list(_FROM_GRAPH) + list(_FROM_POLICY))
+    return sorted(list(globals()) + list(_SUBMODULES) + list(_TOP_LEVEL))
 
 
-__all__ = ["Variable", "__version__", *_FROM_LAYERS, *_FROM_MODELS, *_FROM_GRAPH,
-           *_FROM_POLICY]
+__all__ = ["Variable", "__version__", "version", *_TOP_LEVEL]

@@ -51,6 +51,11 @@ class DTypePolicy:
         return f'<DTypePolicy "{self._name}">'
 
 
+class FloatDTypePolicy(DTypePolicy):
+    """A float (or mixed float) dtype policy: Keras 3's name for the plain policy,
+    kept so code and configs naming ``FloatDTypePolicy`` keep working."""
+
+
 _GLOBAL_POLICY: list = [None]
 
 

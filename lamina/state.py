@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import dtypes
+from lamina.name_scopes import scoped_path
 
 _local = threading.local()
 
@@ -37,16 +38,21 @@ class StatelessScope:
     """Maps variables to (possibly traced) values and collects what a call produces.
 
     Args:
-        state_mapping: ``(variable, value)`` pairs read in place of stored values.
-        key: a ``jax.random`` key that random layers derive their keys from.
+        state_mapping: ``(variable, value)`` pairs read in place of stored values
+            (None: no mapping).
         collect_losses: whether ``add_loss`` calls are collected (for training).
+        initialize_variables: accepted for Keras compatibility; lamina's variables
+            always hold a value from their creation.
+        key: a ``jax.random`` key that random layers derive their keys from.
+        isolated: keep what the scope records (assignments, losses) from its parent.
     """
 
-    def __init__(self, state_mapping=(), key=None, collect_losses: bool = False,
-                 isolated: bool = False):
+    def __init__(self, state_mapping=None, collect_losses: bool = False,
+                 initialize_variables: bool = True, *, key=None, isolated: bool = False):
         self._values: dict[int, object] = {}
         self._variables: dict[int, Variable] = {}
-        for var, value in state_mapping:
+        self.initialize_variables = initialize_variables
+        for var, value in state_mapping or ():
             self._values[id(var)] = value
             self._variables[id(var)] = var
         self.assigned: dict[int, object] = {}
@@ -66,6 +72,20 @@ class StatelessScope:
     def assign(self, var: Variable, value) -> None:
         self.assigned[id(var)] = value
         self._variables[id(var)] = var
+
+    def get_current_value(self, variable: Variable):
+        """The value ``variable`` has in this scope (assigned or mapped), or None when
+        the scope neither maps nor assigned it."""
+        return self.get(variable)
+
+    def add_update(self, update) -> None:
+        """Records ``update``, a ``(variable, value)`` pair, as an assignment."""
+        variable, value = update
+        self.assign(variable, value)
+
+    def add_loss(self, loss) -> None:
+        """Adds ``loss`` to the losses the scope collects."""
+        self.losses.append(loss)
 
     def new_value(self, var: Variable):
         """The value ``var`` holds at the end of the scope."""
@@ -116,7 +136,8 @@ class Variable:
                  name: str | None = None, autocast: bool = True, aggregation="none",
                  synchronization="auto", path: str | None = None):
         self.name = name or "variable"
-        self.path = path or self.name
+        # Inside `name_scope`s the path gets the scopes' prefix, as in Keras.
+        self.path = scoped_path(path or self.name)
         self.trainable = bool(trainable)
         self.autocast = autocast
         self.aggregation = aggregation
