@@ -155,3 +155,47 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     out = jax.random.categorical(key, logits[:, None, :], axis=-1,
                                  shape=(logits.shape[0], num_samples))
     return out.astype(dtype)
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Samples from a Gamma distribution of shape ``alpha`` and scale 1.
+
+    Args:
+        shape: the output shape.
+        alpha: the concentration (a float, or an array broadcastable to ``shape``).
+        dtype: a float dtype (default ``floatx()``).
+        seed: an int, a ``SeedGenerator``, a ``jax.random`` key, or None.
+    """
+    dtype = dtypes.standardize(dtype)
+    return jax.random.gamma(_key(seed), jnp.asarray(alpha), shape=shape, dtype=dtype)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Samples the number of successes of ``counts`` trials, each succeeding with
+    probability ``probabilities``.
+
+    Args:
+        shape: the output shape.
+        counts: the number of trials (a number or an array broadcastable with
+            ``probabilities`` and ``shape``).
+        probabilities: the success probability of one trial.
+        dtype: the output dtype (default ``floatx()``).
+        seed: an int, a ``SeedGenerator``, a ``jax.random`` key, or None.
+    """
+    dtype = dtypes.standardize(dtype)
+    return jax.random.binomial(_key(seed), jnp.asarray(counts), jnp.asarray(probabilities),
+                               shape=shape, dtype=dtype)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Samples from a Beta distribution with parameters ``alpha`` and ``beta``.
+
+    Args:
+        shape: the output shape.
+        alpha, beta: the parameters (floats or arrays broadcastable to ``shape``).
+        dtype: a float dtype (default ``floatx()``).
+        seed: an int, a ``SeedGenerator``, a ``jax.random`` key, or None.
+    """
+    dtype = dtypes.standardize(dtype)
+    return jax.random.beta(_key(seed), jnp.asarray(alpha), jnp.asarray(beta), shape=shape,
+                           dtype=dtype)
