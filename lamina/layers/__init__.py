@@ -122,6 +122,7 @@ from lamina.layers.attention import (
     MultiHeadAttention,
 )
 from lamina.layers.einsum_dense import EinsumDense
+from lamina.layers.jax_layer import FlaxLayer, JaxLayer
 from lamina.layers.normalization import (
     BatchNormalization,
     GroupNormalization,
