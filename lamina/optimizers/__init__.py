@@ -20,16 +20,20 @@ from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lamb import Lamb
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale import LossScaleOptimizer
+from lamina.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from lamina.optimizers.muon import Muon
 from lamina.optimizers.optax_optimizer import OptaxOptimizer, is_optax_transformation
 from lamina.optimizers.optimizer import Optimizer, StateVariable
+from lamina.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD
 from lamina.saving import serialization
 
 _BUILTIN = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl, Lamb,
-            Adafactor)
+            Adafactor, Muon, ScheduleFreeAdamW)
 # Keras looks built-in optimizers up by lower-cased class name.
 _BY_NAME = {cls.__name__.lower(): cls for cls in _BUILTIN}
 _DESERIALIZABLE = {**_BY_NAME, "lossscaleoptimizer": LossScaleOptimizer,
+                   "multioptimizer": MultiOptimizer, "optimizermap": OptimizerMap,
                    "optimizer": Optimizer}
 
 
@@ -83,5 +87,6 @@ def get(identifier) -> Optimizer | None:
 
 
 __all__ = ["Optimizer", "StateVariable", "LossScaleOptimizer", "OptaxOptimizer", "SGD",
-           "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl", "Lamb", "Adafactor",
+           "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl",
+           "Lamb", "Adafactor", "Muon", "ScheduleFreeAdamW", "MultiOptimizer", "OptimizerMap",
            "schedules", "serialize", "deserialize", "get"]
