@@ -106,7 +106,7 @@ class DataPreparation:
             lambda tv, ntv, xx: self.stateless_call(tv, ntv, xx, training=False)[0],
             [v.value for v in self.trainable_variables],
             [v.value for v in self.non_trainable_variables],
-            self._step_data(one, None, None)[0])
+            self._present_batch(one, None, None)[0])
         self._build_compile_structures(spec)
         if not self._compiled_metrics.built:
             ys = None if y is None else [None if a is None else jax.ShapeDtypeStruct(

@@ -21,6 +21,7 @@ from lamina.training.step_state import (
     PredictState,
     TestState,
     TrainState,
+    pack_x_y_sample_weight,
 )
 
 
@@ -51,7 +52,7 @@ class StepLoops:
     def _one(self, state, rng, x, y, sample_weight):
         model = self.model
         rng, key = jax.random.split(rng)
-        data = model._step_data(x, y, sample_weight)
+        data = pack_x_y_sample_weight(*model._present_batch(x, y, sample_weight))
         with StatelessScope(key=key):
             if self.kind == "predict":
                 outputs, _ = model.predict_step(state, data)

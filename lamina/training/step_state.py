@@ -46,9 +46,10 @@ class PredictState(NamedTuple):
 
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None) -> tuple:
-    """The batch a step receives: ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``."""
+    """The batch a step receives, as Keras packs it: ``x`` alone (``(x,)`` when ``x`` is
+    itself a list or tuple), ``(x, y)`` or ``(x, y, sample_weight)``."""
     if y is None:
-        return (x,)
+        return (x,) if isinstance(x, (list, tuple)) else x
     if sample_weight is None:
         return (x, y)
     return (x, y, sample_weight)

@@ -25,7 +25,7 @@ from lamina.training.data_preparation import DataPreparation
 from lamina.training.logs import LazyLogs
 from lamina.training.loops import AUTO_FUSED_STEPS, StepLoops, plan_calls
 from lamina.training.prediction import Prediction
-from lamina.training.step_state import PredictState, TestState, TrainState, pack_x_y_sample_weight
+from lamina.training.step_state import PredictState, TestState, TrainState
 from lamina.training.steps import StepMethods
 
 
@@ -119,10 +119,10 @@ class Trainer(StepMethods, Prediction, DataPreparation):
             raise ValueError(f"You must call `compile()` before calling `{what}()` on model "
                              f"'{self.name}'.")
 
-    def _step_data(self, x, y, sample_weight) -> tuple:
-        """A batch as a step receives it: one array for a single input or output,
-        outputs by name for dict outputs, lists otherwise."""
-        if isinstance(x, list) and len(x) == 1:
+    def _present_batch(self, x, y, sample_weight) -> tuple:
+        """``(x, y, sample_weight)`` shaped as a step receives them: one array for a
+        single input or output, outputs by name for dict outputs, lists otherwise."""
+        if isinstance(x, list) and len(x) == 1 and data_mod._functional(self):
             x = x[0]
         names = self._compiled_loss.output_names if self._compiled_loss else None
 
@@ -135,7 +135,7 @@ class Trainer(StepMethods, Prediction, DataPreparation):
                 return dict(zip(names, values))
             return list(values)
 
-        return pack_x_y_sample_weight(x, present(y), present(sample_weight))
+        return x, present(y), present(sample_weight)
 
     # -- state ----------------------------------------------------------------
     def _fresh_metrics_variables(self) -> list:

@@ -227,7 +227,7 @@ def test_gan_with_two_optimizers_trains():
             n_d = len(self.discriminator.trainable_variables)
             n_opt = len(self.optimizer.variables)
             d_vars, g_vars = trainable[:n_d], trainable[n_d:]
-            real = data[0]
+            real = data  # fit(x) without targets passes x alone, as Keras
             z = jax.random.normal(jax.random.PRNGKey(0), (real.shape[0], latent))
             bce = lamina.losses.BinaryCrossentropy(from_logits=True)
 

@@ -166,10 +166,9 @@ def test_pack_unpack_are_the_training_helpers():
                 == tuple(keras.utils.unpack_x_y_sample_weight(data)))
 
 
-@pytest.mark.xfail(strict=True, reason="lamina.training.step_state.pack_x_y_sample_weight "
-                   "wraps a lone non-tuple x as (x,); Keras returns x (trainer owner to align)")
 def test_pack_lone_x_like_keras():
     assert utils.pack_x_y_sample_weight(1) == keras.utils.pack_x_y_sample_weight(1)
+    assert utils.pack_x_y_sample_weight([1, 2]) == keras.utils.pack_x_y_sample_weight([1, 2])
 
 
 def test_config_like_keras():
