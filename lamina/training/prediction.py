@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.training import data as data_mod
-from lamina.training.arguments import check_positive_int, verbose_level
+from lamina.training.arguments import capped_steps, check_positive_int, verbose_level
 from lamina.training.loops import plan_calls
 from lamina.training.step_state import PredictState
 
@@ -22,7 +22,7 @@ class Prediction:
         from lamina.callbacks import CallbackList
 
         batch_size = check_positive_int(batch_size, "batch_size")
-        steps = check_positive_int(steps, "steps")
+        steps = capped_steps(check_positive_int(steps, "steps"))
         verbose = verbose_level(verbose)
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps)

@@ -19,7 +19,12 @@ from lamina import random as lrandom
 from lamina.metrics import Mean
 from lamina.state import StatelessScope
 from lamina.training import data as data_mod
-from lamina.training.arguments import check_positive_int, verbose_level
+from lamina.training.arguments import (
+    capped_epochs,
+    capped_steps,
+    check_positive_int,
+    verbose_level,
+)
 from lamina.training.compile_utils import CompiledLoss, CompiledMetrics
 from lamina.training.data_preparation import DataPreparation
 from lamina.training.logs import LazyLogs
@@ -250,8 +255,8 @@ class Trainer(StepMethods, Prediction, DataPreparation):
         self._require_compiled("fit")
         verbose = verbose_level(verbose)
         batch_size = check_positive_int(batch_size, "batch_size")
-        epochs = check_positive_int(epochs, "epochs")
-        steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
+        epochs = capped_epochs(check_positive_int(epochs, "epochs"))
+        steps_per_epoch = capped_steps(check_positive_int(steps_per_epoch, "steps_per_epoch"))
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"`shuffle` must be True, False or 'batch', received {shuffle!r}.")
         if isinstance(validation_freq, int):
@@ -435,7 +440,7 @@ class Trainer(StepMethods, Prediction, DataPreparation):
             raise ValueError(f"Unrecognized arguments to evaluate: {sorted(kwargs)}.")
         self._require_compiled("evaluate")
         batch_size = check_positive_int(batch_size, "batch_size")
-        steps = check_positive_int(steps, "steps")
+        steps = capped_steps(check_positive_int(steps, "steps"))
         verbose = verbose_level(verbose)
         self._build_compile_structures()
         data = self._prepare(x, y, sample_weight, None, "evaluate")
