@@ -26,7 +26,11 @@ from lamina.training.step_state import (
 
 
 def gather(data, perm, start, batch_size):
-    """Rows ``perm[start:start + batch_size]`` of every array in ``data``."""
+    """Rows ``perm[start:start + batch_size]`` of every array in ``data``; rows
+    ``start:start + batch_size`` when ``perm`` is None (a slice, cheaper than a gather)."""
+    if perm is None:
+        return jax.tree_util.tree_map(
+            lambda a: lax.dynamic_slice_in_dim(a, start, batch_size), data)
     idx = lax.dynamic_slice_in_dim(perm, start, batch_size)
     return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
 

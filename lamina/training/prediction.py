@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lamina.training import data as data_mod
@@ -40,11 +39,10 @@ class Prediction:
                          self._fused_steps(callback_list, "predict"))
             fn = self._function("predict", indexed=True)
             device_data = jax.device_put((xs, None, None))
-            perm = jnp.arange(n, dtype=jnp.int32)
             chunks, step = [], 0
             for start, size, count in plan:
                 callback_list.on_predict_batch_begin(step)
-                _, self._rng, out = fn(state, self._rng, device_data, perm, start,
+                _, self._rng, out = fn(state, self._rng, device_data, None, start,
                                        batch_size=size, n_steps=count)
                 chunks.append(out)
                 step += count

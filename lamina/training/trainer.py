@@ -344,14 +344,15 @@ class Trainer(StepMethods, Prediction, DataPreparation):
                 xs, data_mod.structure_targets(self._compiled_loss.output_names, by))
         return stream
 
-    def _epoch_order(self, n: int, batch_size: int, shuffle, rng) -> np.ndarray:
+    def _epoch_order(self, n: int, batch_size: int, shuffle, rng) -> np.ndarray | None:
+        """The sample order of an epoch; None for data order (batches are then slices)."""
         if shuffle is True:
             return rng.permutation(n).astype("int32")
         if shuffle == "batch":
             starts = rng.permutation(-(-n // batch_size)) * batch_size
             return np.concatenate([np.arange(s, min(s + batch_size, n))
                                    for s in starts]).astype("int32")
-        return np.arange(n, dtype="int32")
+        return None
 
     def _run_indexed_epoch(self, kind, state, device_data, n, batch_size, steps, shuffle, rng,
                            callback_list):
@@ -370,7 +371,7 @@ class Trainer(StepMethods, Prediction, DataPreparation):
                 start += size
         else:
             plan = plan_calls(n, batch_size, steps, self._fused_steps(callback_list, kind))
-        perm = jnp.asarray(order)
+        perm = None if order is None else jnp.asarray(order)
         step = 0
         step_logs = None
         needs_logs = callback_list.needs_batch_logs
