@@ -5,8 +5,11 @@
 
 import importlib as _importlib
 
+from lamina import compilation_cache as _compilation_cache
 from lamina.state import Variable
 from lamina.version import __version__
+
+_compilation_cache.enable_by_default()
 
 _SUBMODULES = (
     "activations", "backend", "callbacks", "config", "constraints", "dtypes", "initializers",

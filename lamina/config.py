@@ -14,6 +14,9 @@ from lamina.backend import (
     set_epsilon,
     set_image_data_format,
 )
+from lamina.compilation_cache import directory as compilation_cache_dir
+from lamina.compilation_cache import disable as disable_compilation_cache
+from lamina.compilation_cache import enable as enable_compilation_cache
 from lamina.dtype_policy import DTypePolicy, set_global_policy
 from lamina.dtype_policy import global_policy as dtype_policy
 from lamina.dtypes import floatx, set_floatx
@@ -136,6 +139,7 @@ def set_max_steps_per_epoch(max_steps_per_epoch) -> None:
 
 
 __all__ = [
+    "compilation_cache_dir", "disable_compilation_cache", "enable_compilation_cache",
     "backend", "disable_flash_attention", "disable_interactive_logging",
     "disable_traceback_filtering", "dtype_policy", "enable_flash_attention",
     "enable_interactive_logging", "enable_traceback_filtering", "enable_unsafe_deserialization",
