@@ -4,6 +4,8 @@
 records a :class:`Node` (the layer, the call's arguments, its outputs) and
 returns new KerasTensors whose ``_keras_history`` points back at that node.
 A functional model walks these histories from its outputs to its inputs.
+Python operators and the ``reshape``/``squeeze`` methods on KerasTensors call
+``lamina.ops`` functions, which record operation nodes (``lamina.ops.operation``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import numpy as np
 
 from lamina import dtypes
 
@@ -69,60 +70,64 @@ class KerasTensor:
             "A symbolic KerasTensor cannot be converted to a NumPy array. It is a "
             "placeholder used to build models; call the model on data to get values.")
 
-    # Arithmetic on symbolic tensors records an operation node, as in Keras.
-    def __add__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a + b, "add")
+    def __iter__(self):
+        raise NotImplementedError("Iterating over a symbolic KerasTensor is not supported.")
 
-    def __radd__(self, other):
-        return _symbolic_binary(other, self, lambda a, b: a + b, "add")
+    def __int__(self):
+        raise TypeError("A symbolic KerasTensor cannot be converted to a Python int.")
 
-    def __sub__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a - b, "subtract")
+    def __float__(self):
+        raise TypeError("A symbolic KerasTensor cannot be converted to a Python float.")
 
-    def __rsub__(self, other):
-        return _symbolic_binary(other, self, lambda a, b: a - b, "subtract")
+    # Methods and operators record operation nodes (lamina.ops), as in Keras.
+    def reshape(self, newshape):
+        return _ops().reshape(self, newshape)
 
-    def __mul__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a * b, "multiply")
-
-    def __rmul__(self, other):
-        return _symbolic_binary(other, self, lambda a, b: a * b, "multiply")
-
-    def __truediv__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a / b, "divide")
-
-    def __rtruediv__(self, other):
-        return _symbolic_binary(other, self, lambda a, b: a / b, "divide")
-
-    def __matmul__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a @ b, "matmul")
-
-    def __neg__(self):
-        return _symbolic_unary(self, lambda a: -a, "negative")
-
-    def __pow__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a**b, "power")
-
-    def __getitem__(self, idx):
-        return _symbolic_unary(self, lambda a: a[idx], "get_item")
+    def squeeze(self, axis=None):
+        return _ops().squeeze(self, axis=axis)
 
 
-def _symbolic_unary(x, fn, name):
-    from lamina.layers.core import OpLayer
+def _ops():
+    from lamina import ops  # noqa: PLC0415 - lamina.ops imports this module
 
-    return OpLayer(fn, name=name)(x)
+    return ops
 
 
-def _symbolic_binary(a, b, fn, name):
-    from lamina.layers.core import OpLayer
+def _binary(name: str, reflected: bool = False):
+    if reflected:
+        def method(self, other):
+            return getattr(_ops(), name)(other, self)
+    else:
+        def method(self, other):
+            return getattr(_ops(), name)(self, other)
+    return method
 
-    if not isinstance(a, KerasTensor):
-        const = np.asarray(a)
-        return OpLayer(lambda y: fn(const, y), name=name)(b)
-    if not isinstance(b, KerasTensor):
-        const = np.asarray(b)
-        return OpLayer(lambda x: fn(x, const), name=name)(a)
-    return OpLayer(lambda xs: fn(xs[0], xs[1]), name=name)([a, b])
+
+def _unary(name: str):
+    def method(self):
+        return getattr(_ops(), name)(self)
+    return method
+
+
+# Python's operators on KerasTensors and the ops they record. As in Keras, `==` keeps
+# Python's identity comparison (KerasTensors are hashable) while `!=` is an op.
+for _op_name, _method_names in (
+        ("add", ("__add__",)), ("subtract", ("__sub__",)), ("multiply", ("__mul__",)),
+        ("divide", ("__truediv__", "__div__")), ("floor_divide", ("__floordiv__",)),
+        ("mod", ("__mod__",)), ("power", ("__pow__",)), ("matmul", ("__matmul__",)),
+        ("logical_and", ("__and__",)), ("logical_or", ("__or__",)),
+        ("logical_xor", ("__xor__",))):
+    for _method in _method_names:
+        setattr(KerasTensor, _method, _binary(_op_name))
+        setattr(KerasTensor, "__r" + _method[2:], _binary(_op_name, reflected=True))
+for _op_name, _method in (("less", "__lt__"), ("less_equal", "__le__"), ("greater", "__gt__"),
+                          ("greater_equal", "__ge__"), ("not_equal", "__ne__"),
+                          ("get_item", "__getitem__")):
+    setattr(KerasTensor, _method, _binary(_op_name))
+for _op_name, _method in (("negative", "__neg__"), ("absolute", "__abs__"),
+                          ("logical_not", "__invert__")):
+    setattr(KerasTensor, _method, _unary(_op_name))
+KerasTensor.__round__ = lambda self, ndigits=None: _ops().round(self, decimals=ndigits or 0)
 
 
 def is_symbolic(x) -> bool:

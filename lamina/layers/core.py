@@ -297,21 +297,3 @@ def _named_parameters(function) -> set:
     except (TypeError, ValueError):
         return set()
     return {p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD}
-
-
-class OpLayer(Layer):
-    """A jax.numpy operation recorded when KerasTensors are combined with operators."""
-
-    def __init__(self, fn, name=None, **kwargs):
-        from lamina.utils.naming import uniquify
-
-        super().__init__(name=uniquify(name or "op"), **kwargs)
-        self.fn = fn
-
-    def call(self, inputs):
-        return self.fn(inputs)
-
-    def get_config(self):
-        raise NotImplementedError(
-            f"Operator node '{self.name}' (arithmetic on symbolic tensors) cannot be serialized "
-            "yet; use the merging layers (Add, Multiply, ...) in models you save.")

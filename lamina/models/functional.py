@@ -94,7 +94,8 @@ def _unpack_singleton(structure):
 
 def _overrides_compute_mask(layer) -> bool:
     """Whether the layer may give its outputs a mask when its inputs have none."""
-    return layer.supports_masking and type(layer).compute_mask is not Layer.compute_mask
+    return isinstance(layer, Layer) and layer.supports_masking and (
+        type(layer).compute_mask is not Layer.compute_mask)
 
 
 class Functional(Model):
@@ -133,17 +134,25 @@ class Functional(Model):
         self.outputs = flatten(outputs)
         nodes, depth = _sort_graph(self.inputs, self.outputs)
         self._nodes = nodes
-        layers = _layers_by_depth(nodes, depth)
-        names = [layer.name for layer in layers]
+        operations = _layers_by_depth(nodes, depth)
+        names = [op.name for op in operations]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"The name {duplicates[0]!r} is used {names.count(duplicates[0])} "
                              "times in the model. All layer names should be unique.")
-        self._layers = layers
+        # Every node's operation, in Keras's order; `layers` are the Layers among them
+        # (operations such as ops.mean or `x + y` hold no weights; see lamina.ops.operation).
+        self._operations = operations
+        self._layers = [op for op in operations if isinstance(op, Layer)]
         self._node_set = {id(n) for n in self._nodes}
         self.built = True
 
     # -- structure ------------------------------------------------------------
+    @property
+    def operations(self) -> list:
+        """The layers and operations (``ops.*`` calls, tensor arithmetic) of the graph."""
+        return list(self._operations)
+
     @property
     def input_names(self) -> list[str]:
         return [t._keras_history[0].name for t in self.inputs]
@@ -255,6 +264,12 @@ class Functional(Model):
             args, kwargs = map_structure(
                 lambda v: values[id(v)] if isinstance(v, KerasTensor) else v,
                 (node.call_args, node.call_kwargs))
+            if not isinstance(layer, Layer):
+                # An operation (lamina.ops): no masks, no training flag, as in Keras.
+                out = layer(*args, **kwargs)
+                for t, v in zip(node.output_tensors, flatten(out)):
+                    values[id(t)] = v
+                continue
             # The same mask rules as when the graph was built (Layer._symbolic_call).
             kwargs, previous_mask = layer._masks_for_call(node.call_args, node.call_kwargs,
                                                           mask_of, values=kwargs)

@@ -3,17 +3,27 @@
 Each layer entry carries its ``inbound_nodes``: the arguments of every call of
 the layer inside the model, with KerasTensors written as ``__keras_tensor__``
 records naming the producing layer, node index and tensor index.
+
+Operations (``ops.mean``, ``x + y``; see :mod:`lamina.ops.operation`) have entries
+of the same shape, in the graph's order among the layers, with their non-tensor
+arguments inline (slices and Ellipsis as Keras's ``__slice__``/``__ellipsis__``
+records). Rebuilding finds their classes in the fixed table ``OPERATIONS`` by Keras
+module and class name.
 """
 
 from __future__ import annotations
 
 from lamina.graph import KerasTensor, flatten
 from lamina.layers.input_layer import InputLayer
+from lamina.ops.operation import Operation, from_json, get_operation_class, to_json
 from lamina.saving.serialization import (
     CustomObjectScope,
     deserialize_keras_object,
     serialize_keras_object,
 )
+
+# The records of non-tensor call arguments Keras writes (NumPy arrays, slices, ...).
+_ARGUMENT_RECORDS = ("__numpy__", "__slice__", "__ellipsis__", "__tuple__")
 
 
 def _node_index_in_model(model, layer, node) -> int:
@@ -37,7 +47,7 @@ def _serialize_arg(model, value):
         return [_serialize_arg(model, v) for v in value]
     if isinstance(value, dict):
         return {k: _serialize_arg(model, v) for k, v in value.items()}
-    return serialize_keras_object(value)
+    return to_json(value)
 
 
 def _io_config(model, structure):
@@ -50,8 +60,10 @@ def _io_config(model, structure):
 
 def functional_config(model) -> dict:
     layers = []
-    for layer in model._layers:
+    for layer in model._operations:
         entry = serialize_keras_object(layer)
+        if isinstance(layer, Operation):
+            entry["registered_name"] = entry["class_name"]
         if isinstance(layer, InputLayer):
             entry.pop("build_config", None)
         entry["name"] = layer.name
@@ -76,9 +88,13 @@ def functional_from_config(cls, config: dict, custom_objects=None):
     """Rebuilds a functional model by re-running its layer calls in dependency order."""
     created = {}
     for entry in config["layers"]:
-        layer_conf = {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")}
-        with CustomObjectScope(custom_objects):
-            layer = deserialize_keras_object(layer_conf, custom_objects=custom_objects)
+        op_class = get_operation_class(entry.get("module"), entry.get("class_name"))
+        if op_class is not None:
+            layer = op_class.from_config(entry.get("config") or {})
+        else:
+            layer_conf = {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")}
+            with CustomObjectScope(custom_objects):
+                layer = deserialize_keras_object(layer_conf, custom_objects=custom_objects)
         created[entry["name"]] = layer
     # outputs[(layer_name, node_index)] -> list of output KerasTensors of that call
     outputs: dict = {}
@@ -90,6 +106,8 @@ def functional_from_config(cls, config: dict, custom_objects=None):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             layer_name, node_index, tensor_index = value["config"]["keras_history"]
             return outputs[(layer_name, node_index)][tensor_index]
+        if isinstance(value, dict) and value.get("class_name") in _ARGUMENT_RECORDS:
+            return from_json(value)  # an operation's constant argument
         if isinstance(value, (list, tuple)):
             return [resolve(v) for v in value]
         if isinstance(value, dict):

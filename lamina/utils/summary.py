@@ -60,6 +60,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     if positions is not None:
         raise NotImplementedError("summary(positions=...) is not supported by lamina yet.")
     print_fn = print_fn or print
+    from lamina.layers.layer import Layer
     from lamina.models.functional import Functional
     from lamina.models.sequential import Sequential
 
@@ -90,12 +91,14 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
         lo, hi = names.index(layer_range[0]), names.index(layer_range[1])
         entries = entries[lo:hi + 1]
     for layer, node in entries:
-        params = layer.count_params() if layer.built else 0
+        # Operations (lamina.ops calls in the graph) hold no weights and are not trainable.
+        is_layer = isinstance(layer, Layer)
+        params = layer.count_params() if is_layer and layer.built else 0
         row = [f"{layer.name} ({type(layer).__name__})", _output_shape(layer, node), f"{params:,}"]
         if multi_input:
             row.append(_connections(model, node))
         if show_trainable:
-            row.append("Y" if layer.trainable else "N")
+            row.append(("Y" if layer.trainable else "N") if is_layer else "-")
         rows.append(row)
 
     def line(left, mid, right, fill):
