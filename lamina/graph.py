@@ -113,7 +113,8 @@ def _unary(name: str):
 # Python's identity comparison (KerasTensors are hashable) while `!=` is an op.
 for _op_name, _method_names in (
         ("add", ("__add__",)), ("subtract", ("__sub__",)), ("multiply", ("__mul__",)),
-        ("divide", ("__truediv__", "__div__")), ("floor_divide", ("__floordiv__",)),
+        ("true_divide", ("__truediv__",)), ("divide", ("__div__",)),
+        ("floor_divide", ("__floordiv__",)),
         ("mod", ("__mod__",)), ("power", ("__pow__",)), ("matmul", ("__matmul__",)),
         ("logical_and", ("__and__",)), ("logical_or", ("__or__",)),
         ("logical_xor", ("__xor__",))):

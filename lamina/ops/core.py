@@ -123,7 +123,8 @@ def fori_loop(lower, upper, body_fun, init_val):
 def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: A002
     """Runs ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` (and at most
     ``maximum_iterations`` times). A tuple or list of ``loop_vars`` is passed to
-    ``cond`` and ``body`` as separate arguments; returns the final ``loop_vars``."""
+    ``cond`` and ``body`` as separate arguments; returns the final ``loop_vars`` (a
+    tuple for a tuple or list, as Keras)."""
     is_sequence = isinstance(loop_vars, (tuple, list))
     state = tuple(loop_vars) if is_sequence else (loop_vars,)
 
@@ -148,9 +149,7 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: A002
             return count + 1, as_state(call(body, values))
 
         _, out = jax.lax.while_loop(limited_cond, limited_body, (0, state))
-    if not is_sequence:
-        return out[0]
-    return type(loop_vars)(out) if isinstance(loop_vars, list) else out
+    return out if is_sequence else out[0]
 
 
 @keras_op(CORE)

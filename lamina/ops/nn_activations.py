@@ -66,12 +66,6 @@ def silu(x):
     return jax.nn.silu(to_float(x))
 
 
-@keras_op(NN, class_name="Silu")
-def swish(x):
-    """``x * sigmoid(x)`` (alias of ``silu``)."""
-    return jax.nn.silu(to_float(x))
-
-
 @keras_op(NN, init=("b",))
 def squareplus(x, b=4):
     """``(x + sqrt(x**2 + b)) / 2``, a smooth rectifier."""
@@ -100,12 +94,6 @@ def hard_sigmoid(x):
 @keras_op(NN)
 def hard_silu(x):
     """``x * hard_sigmoid(x)``."""
-    return jax.nn.hard_silu(to_float(x))
-
-
-@keras_op(NN, class_name="HardSilu")
-def hard_swish(x):
-    """``x * hard_sigmoid(x)`` (alias of ``hard_silu``)."""
     return jax.nn.hard_silu(to_float(x))
 
 
@@ -207,3 +195,8 @@ def sparsemax(x, axis=-1):
     k_z = jnp.sum(support, axis=-1, keepdims=True).astype(z.dtype)
     tau = (jnp.take_along_axis(cumsum, k_z.astype("int32") - 1, axis=-1) - 1) / k_z
     return jnp.moveaxis(jnp.maximum(z - tau, 0), -1, axis)
+
+
+# Keras records these aliases as the operations they alias.
+swish = silu
+hard_swish = hard_silu

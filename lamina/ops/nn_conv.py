@@ -15,6 +15,8 @@ from lamina.ops.op_utils import NN, promote, tensor, to_float
 from lamina.ops.operation import keras_op
 
 _SPATIAL = "DHW"
+# Keras records these ops with data_format=None resolved to the current default.
+_DATA_FORMAT = {"data_format": backend.image_data_format}
 
 
 def _data_format(data_format) -> str:
@@ -55,7 +57,8 @@ def _channels(x, data_format: str) -> int:
 
 
 # -- convolutions -----------------------------------------------------------------------
-@keras_op(NN, init=("strides", "padding", "data_format", "dilation_rate"))
+@keras_op(NN, init=("strides", "padding", "data_format", "dilation_rate"),
+          resolve=_DATA_FORMAT)
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-d convolution. ``kernel`` has shape ``spatial + (in_channels / groups,
     out_channels)``; grouped when the input has a multiple of the kernel's input
@@ -70,7 +73,8 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         dimension_numbers=_dimension_numbers(rank, data_format), feature_group_count=groups)
 
 
-@keras_op(NN, init=("strides", "padding", "data_format", "dilation_rate"))
+@keras_op(NN, init=("strides", "padding", "data_format", "dilation_rate"),
+          resolve=_DATA_FORMAT)
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """Depthwise N-d convolution: each input channel convolved with its own
@@ -87,7 +91,8 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
         feature_group_count=channels)
 
 
-@keras_op(NN, init=("strides", "padding", "data_format", "dilation_rate"))
+@keras_op(NN, init=("strides", "padding", "data_format", "dilation_rate"),
+          resolve=_DATA_FORMAT)
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1):
     """A depthwise convolution followed by a pointwise (1x1) convolution."""
@@ -115,7 +120,8 @@ def _transpose_padding(kernel: int, stride: int, dilation: int, padding: str,
     return low, total - low
 
 
-@keras_op(NN, init=("strides", "padding", "output_padding", "data_format", "dilation_rate"))
+@keras_op(NN, init=("strides", "padding", "output_padding", "data_format", "dilation_rate"),
+          resolve=_DATA_FORMAT)
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     """Transposed N-d convolution (the gradient of ``conv``); ``kernel`` has shape
@@ -145,7 +151,7 @@ def _window(inputs, pool_size, strides, data_format):
     return (1, 1) + pool, (1, 1) + strides
 
 
-@keras_op(NN, init=("pool_size", "strides", "padding", "data_format"))
+@keras_op(NN, init=("pool_size", "strides", "padding", "data_format"), resolve=_DATA_FORMAT)
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Max pooling over windows of ``pool_size`` (strides default the pool size)."""
     inputs = tensor(inputs)
@@ -156,7 +162,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
                                  steps, _padding(padding))
 
 
-@keras_op(NN, init=("pool_size", "strides", "padding", "data_format"))
+@keras_op(NN, init=("pool_size", "strides", "padding", "data_format"), resolve=_DATA_FORMAT)
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Average pooling; with ``"same"`` padding each window averages only its
     elements inside the input."""
@@ -191,7 +197,7 @@ def _adaptive(inputs, output_size, data_format, reduce):
     return out
 
 
-@keras_op(NN, init=("output_size", "data_format"))
+@keras_op(NN, init=("output_size", "data_format"), resolve=_DATA_FORMAT)
 def adaptive_average_pool(inputs, output_size, data_format=None):
     """Average pooling to a fixed ``output_size`` (window ``i`` covers
     ``[floor(i L / n), ceil((i + 1) L / n))``)."""
@@ -199,7 +205,7 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
                      lambda x, axis: jnp.mean(x, axis=axis))
 
 
-@keras_op(NN, init=("output_size", "data_format"))
+@keras_op(NN, init=("output_size", "data_format"), resolve=_DATA_FORMAT)
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """Max pooling to a fixed ``output_size``."""
     return _adaptive(tensor(inputs), output_size, data_format,
@@ -207,7 +213,7 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
 
 
 # -- rearrangements ---------------------------------------------------------------------
-@keras_op(NN, init=("block_size", "data_format"))
+@keras_op(NN, init=("block_size", "data_format"), resolve=_DATA_FORMAT)
 def depth_to_space(x, block_size, data_format="channels_last"):
     """Moves blocks of channels into ``block_size x block_size`` spatial blocks."""
     x = tensor(x)
@@ -222,7 +228,7 @@ def depth_to_space(x, block_size, data_format="channels_last"):
     return x.transpose(0, 1, 4, 2, 5, 3).reshape(n, c // (b * b), h * b, w * b)
 
 
-@keras_op(NN, init=("block_size", "data_format"))
+@keras_op(NN, init=("block_size", "data_format"), resolve=_DATA_FORMAT)
 def space_to_depth(x, block_size, data_format="channels_last"):
     """Moves ``block_size x block_size`` spatial blocks into channels."""
     x = tensor(x)

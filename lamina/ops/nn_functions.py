@@ -11,9 +11,12 @@ from lamina import backend, dtypes
 from lamina.ops.op_utils import NN, axis_arg, dtype_of, result_type, tensor, to_float
 from lamina.ops.operation import keras_op
 
+# Keras records these ops with dtype=None resolved to floatx().
+_FLOATX = {"dtype": dtypes.floatx}
+
 
 # -- encodings --------------------------------------------------------------------------
-@keras_op(NN, init=("num_classes", "axis", "dtype", "sparse"))
+@keras_op(NN, init=("num_classes", "axis", "dtype", "sparse"), resolve=_FLOATX)
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """One-hot vectors of ``num_classes`` for integer ``x`` along a new ``axis``
     (out-of-range and negative indices give zero vectors)."""
@@ -24,7 +27,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
                           dtype=dtypes.standardize(dtype))
 
 
-@keras_op(NN, init=("num_classes", "axis", "dtype", "sparse"))
+@keras_op(NN, init=("num_classes", "axis", "dtype", "sparse"), resolve=_FLOATX)
 def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
     """Multi-hot vectors: 1 at every class index in the last axis of ``inputs`` (a
     1-D ``inputs`` is one sample)."""

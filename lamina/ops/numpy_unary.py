@@ -206,12 +206,6 @@ def absolute(x):
 
 
 @keras_op(NUMPY)
-def abs(x):  # noqa: A001 - Keras's name
-    """Element-wise absolute value (alias of ``absolute``)."""
-    return absolute.__wrapped__(x)
-
-
-@keras_op(NUMPY)
 def negative(x):
     """Element-wise ``-x``."""
     return jnp.negative(tensor(x))
@@ -245,12 +239,6 @@ def round(x, decimals=0):  # noqa: A001 - Keras's name
 @keras_op(NUMPY)
 def conjugate(x):
     """Element-wise complex conjugate."""
-    return jnp.conjugate(tensor(x))
-
-
-@keras_op(NUMPY)
-def conj(x):
-    """Element-wise complex conjugate (alias of ``conjugate``)."""
     return jnp.conjugate(tensor(x))
 
 
@@ -352,3 +340,8 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 def clip(x, x_min, x_max):
     """``x`` limited to ``[x_min, x_max]``."""
     return jnp.clip(_keep_bool_as_int(x), x_min, x_max)
+
+
+# Keras records these aliases as the operations they alias.
+abs = absolute  # noqa: A001 - Keras's name
+conj = conjugate

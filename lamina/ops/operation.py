@@ -263,7 +263,8 @@ class _FunctionOperation(Operation):
         return config
 
 
-def keras_op(module: str, class_name: str | None = None, init: tuple = (), jit: bool = True):
+def keras_op(module: str, class_name: str | None = None, init: tuple = (), jit=True,
+             resolve: dict | None = None):
     """Makes ``fn`` a Keras op: an eager function plus an Operation class for symbolic calls.
 
     Args:
@@ -275,6 +276,9 @@ def keras_op(module: str, class_name: str | None = None, init: tuple = (), jit: 
         jit: whether eager calls run compiled (:mod:`lamina.ops.eager`): False for ops
             whose output shapes depend on values (``unique``, ``nonzero``), or a predicate
             of the call's arguments (``where`` with one argument is such an op).
+        resolve: for config arguments whose None Keras replaces by a current default
+            when it records the op, ``{name: function giving the default}`` (e.g.
+            ``data_format`` -> ``image_data_format``).
 
     Returns:
         A decorator. The decorated function has the Operation class as ``op_class``.
@@ -301,6 +305,8 @@ def keras_op(module: str, class_name: str | None = None, init: tuple = (), jit: 
             "_init_names": tuple(p.name for p in init_params),
             "call": _make_call(fn, sig, tuple(init)),
         })
+        if (module, name) in OPERATIONS:
+            raise ValueError(f"Operation {module}.{name} is defined twice.")
         OPERATIONS[(module, name)] = cls
         fast = compiled(fn) if jit else fn
         if callable(jit):
@@ -312,7 +318,7 @@ def keras_op(module: str, class_name: str | None = None, init: tuple = (), jit: 
         @functools.wraps(fn)
         def op(*args, **kwargs):
             if _has_symbolic(args) or _has_symbolic(kwargs):
-                return _symbolic(cls, sig, tuple(init), args, kwargs)
+                return _symbolic(cls, sig, tuple(init), args, kwargs, resolve or {})
             if any(isinstance(a, (Variable, list, tuple)) for a in args) or any(
                     isinstance(v, (Variable, list, tuple)) for v in kwargs.values()):
                 args = tuple(_unwrap(a) for a in args)
@@ -363,7 +369,8 @@ def _make_call(fn, sig: inspect.Signature, init: tuple):
     return call
 
 
-def _symbolic(cls, sig: inspect.Signature, init: tuple, args: tuple, kwargs: dict):
+def _symbolic(cls, sig: inspect.Signature, init: tuple, args: tuple, kwargs: dict,
+              resolve: dict):
     """Instantiates the op's class with its config arguments and calls it on the others."""
     try:
         bound = sig.bind(*args, **kwargs)
@@ -374,6 +381,8 @@ def _symbolic(cls, sig: inspect.Signature, init: tuple, args: tuple, kwargs: dic
         given = p.name in bound.arguments
         value = bound.arguments.get(p.name, p.default)
         if p.name in init:
+            if value is None and p.name in resolve:
+                value = resolve[p.name]()
             if p.name == "dtype" and value is not None:
                 value = dtypes.standardize(value)
             if given or value is not p.empty:

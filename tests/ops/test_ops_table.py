@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 
 import jax
@@ -320,3 +321,33 @@ def test_every_keras_op_name_has_a_table_case():
     untested = sorted(n for n in names if n not in covered and (
         hasattr(lops, n) or hasattr(lops.image, n)))
     assert not untested, f"ops without a table case: {untested}"
+
+
+def _json(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["sym"]], ids=_case_id)
+def test_op_nodes_record_keras_operations(case):
+    """The operation a symbolic call records has Keras's class name, module and config
+    (the entry a functional model's config holds for it)."""
+    dtypes = _variants(case)[0]
+    kargs, kkwargs = _symbolic_arguments(case, dtypes, keras.KerasTensor)
+    largs, lkwargs = _symbolic_arguments(case, dtypes, lamina.KerasTensor)
+    try:
+        expected = _leaves(_resolve(keras.ops, case["name"])(*kargs, **kkwargs))[0]
+    except Exception:  # noqa: BLE001 - Keras cannot call it symbolically
+        return
+    got = _leaves(_resolve(lops, case["name"])(*largs, **lkwargs))[0]
+    keras_op = expected._keras_history.operation
+    lamina_op = got._keras_history[0]
+    assert type(lamina_op).__name__ == type(keras_op).__name__
+    assert lamina_op._keras_module == type(keras_op).__module__
+    try:
+        keras_config = keras.saving.serialize_keras_object(keras_op)["config"]
+    except NotImplementedError:
+        return  # Keras cannot serialize this op (array arguments); lamina can
+    lamina_config = lamina.saving.serialize_keras_object(lamina_op)["config"]
+    keras_config.pop("name")
+    lamina_config.pop("name")
+    assert _json(lamina_config) == _json(keras_config)
