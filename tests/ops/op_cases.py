@@ -10,6 +10,7 @@ A case is ``C(name, *args, **kwargs)``. Tensor arguments are placeholders (``F``
 - ``_sym``: whether the op is also called on symbolic KerasTensors.
 - ``_tol``: ``(rtol, atol)`` for float32 results.
 - ``_values``: whether values are compared (False for unspecified contents).
+- ``_config``: whether the recorded operation's config is compared with Keras's.
 - ``_batch``: whether the symbolic check also runs with an unknown leading dimension
   (False where the arguments fix its size, e.g. a reshape to a fixed shape).
 
@@ -108,7 +109,7 @@ def C(name, *args, **kwargs):
     return {"name": name, "args": args, "kwargs": kwargs, "dt": options.get("dt", []),
             "jit": options.get("jit", True), "sym": options.get("sym", True),
             "tol": options.get("tol"), "values": options.get("values", True),
-            "batch": options.get("batch", True)}
+            "batch": options.get("batch", True), "config": options.get("config", True)}
 
 
 # Dtype variants.
@@ -540,6 +541,44 @@ CASES = [
       target_width=2),
     C("image.scale_and_translate", F(2, 4, 4, 3), (2, 8, 6, 3), np.array([2.0, 1.5], "float32"),
       np.array([0.0, 0.5], "float32"), (1, 2), "linear"),
+    C("image.extract_patches", F(2, 6, 7, 3), (2, 3)),
+    C("image.extract_patches", F(2, 6, 7, 3), 3, strides=2, padding="same"),
+    C("image.extract_patches", F(6, 7, 3), (2, 2), strides=1, dilation_rate=2),
+    # Keras 3.15.1 records this call with a wrong config (size (2, 2), strides 3).
+    C("image.extract_patches", F(2, 3, 6, 7), (2, 3), data_format="channels_first",
+      _config=False),
+    C("image.extract_patches_3d", F(2, 4, 5, 6, 2), (2, 2, 3)),
+    C("image.extract_patches_3d", F(4, 5, 6, 2), 2, strides=1),
+    # Keras 3.15.1 treats images as channels-first in gaussian_blur when data_format is
+    # None; lamina uses image_data_format() (compared here with an explicit format).
+    C("image.gaussian_blur", F(2, 6, 7, 3), data_format="channels_last"),
+    C("image.gaussian_blur", F(6, 7, 3), kernel_size=(5, 3), sigma=(2.0, 0.5),
+      data_format="channels_last"),
+    C("image.gaussian_blur", F(2, 3, 6, 7), data_format="channels_first"),
+    C("image.sobel_edges", F(2, 6, 7, 3)),
+    C("image.sobel_edges", F(2, 3, 6, 7), data_format="channels_first"),
+    C("image.ssim", PR(2, 8, 8, 3), PR(2, 8, 8, 3), filter_size=3),
+    C("image.ssim", PR(8, 8, 3), PR(8, 8, 3), max_val=2.0, filter_size=5, filter_sigma=1.0),
+    C("image.affine_transform", F(2, 6, 7, 3),
+      np.array([[0.9, 0.1, 0.4, -0.2, 1.1, 0.3, 0, 0], [1, 0, 1.3, 0, 1, -1, 0, 0]], "float32"),
+      _batch=False),
+    C("image.affine_transform", F(6, 7, 3), np.array([1, 0.2, 0.3, 0.1, 1, -0.7, 0, 0], "float32"),
+      interpolation="nearest", fill_mode="reflect"),
+    C("image.affine_transform", F(2, 6, 7, 3), np.array([1, 0, 2.3, 0, 1, 1.2, 0, 0], "float32"),
+      fill_mode="wrap"),
+    C("image.affine_transform", F(2, 3, 6, 7), np.array([1.2, 0, 0.3, 0, 0.8, 0.1, 0, 0],
+                                                        "float32"),
+      fill_mode="nearest", data_format="channels_first"),
+    C("image.perspective_transform", F(2, 6, 7, 3),
+      np.array([[[0, 0], [0, 5], [6, 0], [6, 5]]] * 2, "float32"),
+      np.array([[[0.5, 0.2], [0.1, 4.5], [5.5, 0.3], [6.2, 5.1]],
+                [[0, 0], [0, 5], [6, 0], [6, 5]]], "float32"), _batch=False),
+    C("image.perspective_transform", F(6, 7, 3), np.array([[0, 0], [0, 5], [6, 0], [6, 5]],
+                                                          "float32"),
+      np.array([[0.3, 0.2], [0.1, 4.7], [5.5, 0.3], [6.1, 5.2]], "float32"),
+      interpolation="nearest", fill_value=1.0),
+    # Random displacements: lamina's random numbers are not Keras's.
+    C("image.elastic_transform", F(2, 16, 16, 3), seed=3, _values=False, _jit=False),
     C("image.map_coordinates", F(4, 5), (P(3), P(3)), 1),
     C("image.map_coordinates", F(4, 5), (P(3), P(3)), 0, fill_mode="nearest"),
 ]
