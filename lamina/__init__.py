@@ -13,7 +13,7 @@ _compilation_cache.enable_by_default()
 
 _SUBMODULES = (
     "activations", "backend", "callbacks", "config", "constraints", "dtypes", "initializers",
-    "layers", "losses", "metrics", "mixed_precision", "models", "optimizers", "random",
+    "layers", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random",
     "regularizers", "saving", "tree", "utils",
 )
 # Top-level names and the module each comes from; modules load on first use, so

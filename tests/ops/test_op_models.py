@@ -241,3 +241,20 @@ def test_each_op_model_round_trips_through_keras(case):
         assert_close(keras_out, model(data), rtol=1e-4, atol=1e-4)
     back = lamina.Model.from_config(_roundtrip_json(keras_model.get_config()))
     assert_close(back(data), model(data), rtol=1e-5, atol=1e-5)
+
+
+def test_operations_give_their_outputs_no_masks_as_in_keras():
+    def build(lib):
+        ids = lib.Input((5,), dtype="int32")
+        emb = lib.layers.Embedding(10, 4, mask_zero=True)(ids)
+        scaled = emb * 2.0
+        return ids, emb, scaled, lib.Model(ids, lib.layers.LSTM(3)(scaled))
+
+    for lib in (keras, lamina):
+        _, emb, scaled, _ = build(lib)
+        assert emb._keras_mask is not None and getattr(scaled, "_keras_mask", None) is None
+    *_, km = build(keras)
+    *_, lm = build(lamina)
+    lm.set_weights(km.get_weights())
+    x = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 7]], "int32")
+    assert_close(lm(x), km(x))
