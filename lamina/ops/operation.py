@@ -238,12 +238,10 @@ def to_json(value):
 
 
 class _FunctionOperation(Operation):
-    """An Operation made by :func:`keras_op` from a function: the function's
-    parameters named in ``_init_names`` are the config, the others the call."""
+    """An Operation made by :func:`keras_op` from a function: the function's parameters
+    in ``_init_signature`` are the config, the others the call."""
 
-    _function = None
     _init_signature: inspect.Signature
-    _init_names: tuple = ()
 
     def __init__(self, *args, name: str | None = None, **kwargs):
         super().__init__(name=name)
@@ -300,9 +298,7 @@ def keras_op(module: str, class_name: str | None = None, init: tuple = (), jit=T
             "__qualname__": name,
             "__doc__": f"The operation recorded by ``{fn.__name__}`` on symbolic tensors.",
             "_keras_module": module,
-            "_function": staticmethod(fn),
             "_init_signature": inspect.Signature(init_params),
-            "_init_names": tuple(p.name for p in init_params),
             "call": _make_call(fn, sig, tuple(init)),
         })
         if (module, name) in OPERATIONS:
