@@ -21,7 +21,7 @@ _SUBMODULES = (
 _TOP_LEVEL = {
     "Input": "lamina.layers", "InputSpec": "lamina.layers", "Layer": "lamina.layers",
     "Model": "lamina.models", "Sequential": "lamina.models",
-    "KerasTensor": "lamina.graph",
+    "KerasTensor": "lamina.graph", "Operation": "lamina.ops.operation",
     "DTypePolicy": "lamina.dtype_policy", "FloatDTypePolicy": "lamina.dtype_policy",
     "Initializer": "lamina.initializers",
     "Loss": "lamina.losses",
