@@ -22,6 +22,7 @@ _TOP_LEVEL = {
     "Input": "lamina.layers", "InputSpec": "lamina.layers", "Layer": "lamina.layers",
     "Model": "lamina.models", "Sequential": "lamina.models",
     "KerasTensor": "lamina.graph", "Operation": "lamina.ops.operation",
+    "Function": "lamina.ops.function",
     "DTypePolicy": "lamina.dtype_policy", "FloatDTypePolicy": "lamina.dtype_policy",
     "Initializer": "lamina.initializers",
     "Loss": "lamina.losses",

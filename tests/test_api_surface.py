@@ -25,7 +25,6 @@ MODULES = [
     "initializers", "regularizers", "constraints", "distribution", "mixed_precision",
 ]
 
-OPS = "issue 8: keras.Function is not built yet"
 SAVING = "issue 9: saving (.keras files, weights, model (de)serialization)"
 VISUALIZATION = "issue 11: TensorBoard and model diagrams"
 DISTRIBUTION = "issue 12: distribution"
@@ -40,7 +39,6 @@ WHOLE_MODULE_EXCLUSIONS = {
 # module -> {name: (reason, issue)}.
 EXCLUSIONS = {
     "": {
-        "Function": ("a graph of ops as a callable (lamina.ops.operation.Operation exists)", OPS),
         "distribution": ("the distribution namespace", DISTRIBUTION),
         "applications": ("pretrained model zoo (needs downloaded weights)", NOT_PLANNED),
         "datasets": ("dataset downloaders (need network access)", NOT_PLANNED),
