@@ -173,8 +173,6 @@ def test_category_encoding_count_weights_and_errors():
         with pytest.raises(ValueError):
             layers.CategoryEncoding(**bad)
     assert layers.CategoryEncoding(3, output_mode="binary").output_mode == "multi_hot"
-    with pytest.raises(NotImplementedError, match="sparse"):
-        layers.CategoryEncoding(3, sparse=True)
 
 
 # -- Discretization -----------------------------------------------------------------------

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.experimental import sparse as jax_sparse
 
+from lamina.graph import any_symbolic
 from lamina.layers.layer import Layer
+from lamina.state import current_scope
 
 OUTPUT_MODES = ("one_hot", "multi_hot", "count")
 
 
+def _one_hot(indices, depth: int, dtype, xp):
+    # Ids outside [0, depth) (e.g. -1) match no position and encode to zeros.
+    return (indices[..., None] == xp.arange(depth)).astype(dtype)
+
+
 def encode_categorical(indices, output_mode: str, depth: int, dtype, count_weights=None):
     """Encodes integer category ``indices`` as Keras's preprocessing layers do.
+
+    NumPy inputs are encoded with NumPy (on the host, for the lookup layers), other
+    inputs with jax.numpy.
 
     Args:
         indices: integer (or integral float) array of category ids in ``[0, depth)``;
@@ -27,26 +38,37 @@ def encode_categorical(indices, output_mode: str, depth: int, dtype, count_weigh
     Returns:
         The encoded array.
     """
+    xp = np if isinstance(indices, np.ndarray) else jnp
     if output_mode == "int":
         return indices.astype(dtype)
     if indices.ndim == 0:
         indices = indices[None]
+    axis = 1 if indices.ndim > 1 else 0
     if output_mode == "multi_hot":
-        encoded = jax.nn.one_hot(indices.astype("int32"), depth, dtype=dtype)
-        return jnp.max(encoded, axis=1 if indices.ndim > 1 else 0)
+        return xp.max(_one_hot(indices.astype("int32"), depth, dtype, xp), axis=axis)
     if output_mode == "one_hot":
         if indices.ndim > 1 and indices.shape[-1] == 1:
             indices = indices[..., 0]
-        return jax.nn.one_hot(indices, depth, dtype=dtype)
+        return _one_hot(indices, depth, dtype, xp)
     if output_mode == "count":
         if count_weights is not None:
             dtype = count_weights.dtype
-        encoded = jax.nn.one_hot(indices, depth, dtype=dtype)
+        encoded = _one_hot(indices, depth, dtype, xp)
         if count_weights is not None:
             encoded = encoded * count_weights[..., None]
-        return jnp.sum(encoded, axis=1 if indices.ndim > 1 else 0)
+        return xp.sum(encoded, axis=axis)
     raise ValueError(f"Unknown output_mode {output_mode!r}: expected one of "
                      f"{('int',) + OUTPUT_MODES}.")
+
+
+def sparse_output(layer, args, outputs):
+    """``outputs`` as a ``jax.experimental.sparse.BCOO`` when ``layer.sparse`` is set and
+    the layer was called on concrete arrays outside a model, as Keras's JAX backend
+    returns them. Inside a model (symbolic or traced calls) outputs stay dense: lamina's
+    layers compute on dense arrays, and the values are the same."""
+    if not layer.sparse or any_symbolic(args) or current_scope() is not None:
+        return outputs
+    return jax_sparse.BCOO.fromdense(outputs)
 
 
 class CategoryEncoding(Layer):
@@ -56,7 +78,9 @@ class CategoryEncoding(Layer):
         num_tokens: the number of categories; inputs must lie in ``[0, num_tokens)``.
         output_mode: ``"multi_hot"`` (default; ``"binary"`` is an alias),
             ``"one_hot"`` or ``"count"``.
-        sparse: must be False (lamina has no sparse tensors).
+        sparse: if True, eager calls outside a model return a
+            ``jax.experimental.sparse.BCOO`` (as Keras on JAX does); inside a model
+            the output is the equal dense array.
 
     Call arguments:
         inputs: integer category ids.
@@ -74,12 +98,12 @@ class CategoryEncoding(Layer):
                              "is not known beforehand, use the IntegerLookup layer instead.")
         if num_tokens < 1:
             raise ValueError(f"`num_tokens` must be >= 1. Received: num_tokens={num_tokens}.")
-        if sparse:
-            raise NotImplementedError("CategoryEncoding(sparse=True): lamina has no sparse "
-                                      "tensors; use sparse=False.")
         self.num_tokens = num_tokens
         self.output_mode = output_mode
         self.sparse = sparse
+
+    def __call__(self, *args, **kwargs):
+        return sparse_output(self, args, super().__call__(*args, **kwargs))
 
     def call(self, inputs, count_weights=None):
         if count_weights is not None:

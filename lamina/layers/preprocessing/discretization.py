@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.layers.layer import Layer
-from lamina.layers.preprocessing.category_encoding import encode_categorical
+from lamina.layers.preprocessing.category_encoding import encode_categorical, sparse_output
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
 
@@ -58,7 +58,8 @@ class Discretization(Layer):
         epsilon: error tolerance of the approximate quantiles (default 0.01).
         output_mode: ``"int"`` (bin indices, int32), ``"one_hot"``, ``"multi_hot"``
             or ``"count"``.
-        sparse: must be False (lamina has no sparse tensors).
+        sparse: if True (not with ``"int"``), eager calls outside a model return a
+            ``jax.experimental.sparse.BCOO``; inside a model the output is dense.
     """
 
     def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int",
@@ -68,9 +69,6 @@ class Discretization(Layer):
             raise ValueError("`sparse=True` may only be used if `output_mode` is `'one_hot'`, "
                              f"`'multi_hot'`, or `'count'`. Received: sparse={sparse} and "
                              f"output_mode={output_mode}")
-        if sparse:
-            raise NotImplementedError("Discretization(sparse=True): lamina has no sparse "
-                                      "tensors; use sparse=False.")
         if output_mode not in _OUTPUT_MODES:
             raise ValueError(f"The `output_mode` argument value of Discretization should be one "
                              f"of {', '.join(_OUTPUT_MODES)}. Received: {output_mode}")
@@ -128,6 +126,9 @@ class Discretization(Layer):
         if self.num_bins is None:
             return
         self.summary = np.zeros((2, 0), "float32")
+
+    def __call__(self, *args, **kwargs):
+        return sparse_output(self, args, super().__call__(*args, **kwargs))
 
     def call(self, inputs):
         if self.bin_boundaries is None:

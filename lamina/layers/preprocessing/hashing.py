@@ -17,7 +17,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing import _hash64
-from lamina.layers.preprocessing.category_encoding import encode_categorical
+from lamina.layers.preprocessing.category_encoding import encode_categorical, sparse_output
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
 
@@ -100,7 +100,8 @@ class Hashing(Layer):
         salt: None (FarmHash64), an int ``s`` (SipHash keyed with ``[s, s]``) or a
             pair of ints (SipHash key).
         output_mode: ``"int"`` (bin indices), ``"one_hot"``, ``"multi_hot"`` or ``"count"``.
-        sparse: must be False (lamina has no sparse tensors).
+        sparse: if True (not with ``"int"``), eager calls outside a model return a
+            ``jax.experimental.sparse.BCOO``; inside a model the output is dense.
         dtype: output dtype; default ``"int64"`` for ``"int"`` mode (int32 values
             unless JAX's x64 mode is on) and floatx otherwise.
     """
@@ -125,9 +126,6 @@ class Hashing(Layer):
             raise ValueError('`sparse` may only be true if `output_mode` is `"one_hot"`, '
                              f'`"multi_hot"`, or `"count"`. Received: sparse={sparse} and '
                              f"output_mode={output_mode}")
-        if sparse:
-            raise NotImplementedError("Hashing(sparse=True): lamina has no sparse tensors; use "
-                                      "sparse=False.")
         self.num_bins = num_bins
         self.mask_value = mask_value
         self.strong_hash = salt is not None
@@ -206,8 +204,8 @@ class Hashing(Layer):
     def __call__(self, *args, **kwargs):
         inputs = args[0] if args else kwargs.get("inputs")
         if inputs is not None and _is_string_input(inputs):
-            return self._call_on_strings(inputs)
-        return super().__call__(*args, **kwargs)
+            return sparse_output(self, args, self._call_on_strings(inputs))
+        return sparse_output(self, args, super().__call__(*args, **kwargs))
 
     def _call_on_strings(self, inputs):
         """Eager path for Python/NumPy strings, hashed as their UTF-8 bytes."""
