@@ -1,13 +1,37 @@
-"""``model.summary()``: a table of layers, output shapes, parameter counts and connections."""
+"""``model.summary()``: a table of layers, output shapes, parameter counts and connections.
+
+The table has Keras 3's layout: the same columns, default widths (88 characters, 108
+with a "Connected to" column, 12 more with "Trainable", capped by the terminal's
+width), ``positions`` splitting the line into columns, long cells wrapped at spaces
+and over-long words cut with "…", nested models expanded as indented rows.
+"""
 
 from __future__ import annotations
 
-import textwrap
+import math
+import re
+import shutil
 
 import numpy as np
 
+from lamina.utils.io_utils import is_interactive_logging_enabled, print_msg
 
-def _format_bytes(n: float) -> str:
+_ELLIPSIS = "\u2026"
+
+
+# ---- counting ---------------------------------------------------------------------
+
+def _count_params(weights) -> int:
+    return int(sum(math.prod(w.shape) for w in weights))
+
+
+def _memory_size(weights) -> int:
+    """Bytes taken by the distinct ``weights``."""
+    unique = {id(w): w for w in weights}.values()
+    return sum(math.prod(w.shape) * np.dtype(w.dtype).itemsize for w in unique)
+
+
+def _readable_size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.2f} {unit}"
@@ -15,124 +39,269 @@ def _format_bytes(n: float) -> str:
     return f"{n:.2f} GB"
 
 
-def _count(weights) -> tuple[int, int]:
-    params = sum(int(np.prod(w.shape)) for w in weights)
-    size = sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in weights)
-    return params, size
+# ---- cell contents ----------------------------------------------------------------
+
+def _format_shape(shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def _output_shape(layer, node):
-    def shape(t):
-        return str(tuple(t.shape)) if hasattr(t, "shape") else "?"
+def _output_shape(layer) -> str:
+    """The shapes of the outputs of the layer's latest call, as Keras shows them."""
+    nodes = getattr(layer, "_inbound_nodes", None)
+    if not nodes:
+        return "?"
+    outputs = nodes[-1].outputs
+    if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+        outputs = outputs[0]
+    if isinstance(outputs, dict):
+        if len(outputs) == 1:
+            return _format_shape(next(iter(outputs.values())).shape)
+        return "{" + ", ".join(f"{k}: {_format_shape(v.shape)}"
+                               for k, v in outputs.items()) + "}"
+    if isinstance(outputs, (list, tuple)):
+        return "[" + ", ".join(_format_shape(t.shape) for t in outputs) + "]"
+    return _format_shape(outputs.shape)
 
-    if node is None:
-        try:
-            out = layer.output
-        except AttributeError:
-            return "?"
-    else:
-        out = node.outputs
-    if isinstance(out, (list, tuple)):
-        return ", ".join(shape(t) for t in out)
-    if isinstance(out, dict):
-        return ", ".join(shape(t) for t in out.values())
-    return shape(out)
+
+def _params(layer) -> str:
+    from lamina.layers.layer import Layer
+
+    if not isinstance(layer, Layer):  # an operation (ops.* call): no weights
+        return "0"
+    if not layer.built:
+        return "0 (unbuilt)"
+    return f"{layer.count_params():,}"
 
 
-def _connections(model, node) -> str:
-    if node is None or not node.input_tensors:
+def _trainable(layer) -> str:
+    weights = getattr(layer, "weights", None)
+    if not weights:
         return "-"
+    return "Y" if layer.trainable else "N"
+
+
+def _connections(layer, model_nodes: set) -> str:
     parts = []
-    for t in node.input_tensors:
-        layer, node_index, tensor_index = t._keras_history
-        own = [n for n in layer._inbound_nodes if id(n) in model._node_set]
-        index = next((i for i, n in enumerate(own) if n is layer._inbound_nodes[node_index]),
-                     node_index)
-        parts.append(f"{layer.name}[{index}][{tensor_index}]")
-    return ", ".join(parts)
+    for node in layer._inbound_nodes:
+        if id(node) not in model_nodes:  # a call outside this model
+            continue
+        for t in node.input_tensors:
+            inbound, node_index, tensor_index = t._keras_history
+            parts.append(f"{inbound.name}[{node_index}][{tensor_index}]")
+    return ", ".join(parts) or "-"
+
+
+# ---- which layout -----------------------------------------------------------------
+
+def _is_sequential_like(model) -> bool:
+    """Whether the functional graph is one chain: no two nodes at the same depth, no
+    node with several inputs, no layer called twice (Keras's test)."""
+    nodes = model._nodes
+    node_ids = {id(n) for n in nodes}
+    depth: dict[int, int] = {}
+    for node in reversed(nodes):  # outputs first
+        d = depth.setdefault(id(node), 0)
+        for parent in node.parent_nodes:
+            if id(parent) in node_ids:
+                depth[id(parent)] = max(depth.get(id(parent), 0), d + 1)
+    if len(set(depth.values())) != len(nodes):
+        return False
+    if any(len(n.input_tensors) > 1 for n in nodes):
+        return False
+    operations = [id(n.operation) for n in nodes]
+    return len(set(operations)) == len(operations)
+
+
+def _layer_range_bounds(layers: list, layer_range) -> tuple[int, int]:
+    """``[start, stop)`` of the layers from the first matching ``layer_range[0]`` to the
+    last matching ``layer_range[1]`` (names or regular expressions)."""
+    if layer_range is None:
+        return 0, len(layers)
+    if len(layer_range) != 2:
+        raise ValueError("layer_range must be a list or tuple of length 2. Received: "
+                         f"layer_range = {layer_range} of length {len(layer_range)}")
+    if not all(isinstance(x, str) for x in layer_range):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range}")
+    lower = [i for i, layer in enumerate(layers) if re.match(layer_range[0], layer.name)]
+    upper = [i for i, layer in enumerate(layers) if re.match(layer_range[1], layer.name)]
+    if not lower or not upper:
+        raise ValueError("Passed layer_names do not match the layer names in the model. "
+                         f"Received: {layer_range}")
+    if min(lower) > max(upper):
+        return min(upper), max(lower) + 1
+    return min(lower), max(upper) + 1
+
+
+# ---- table geometry ---------------------------------------------------------------
+
+def _column_widths(line_length: int, positions: list) -> list[int]:
+    """Content widths of the columns: ``positions`` (fractions of the line, or absolute
+    character positions) split the line; padding and borders are then taken out
+    evenly from every column, so the table is exactly ``line_length`` wide."""
+    if positions[-1] <= 1:
+        ends = [int(p * line_length) for p in positions]
+    else:
+        ends = [int(p) for p in positions]
+    widths, current = [], 0
+    for end in ends:
+        width = end - current
+        if width < 4:
+            raise ValueError("Insufficient console width to print summary: column widths "
+                             f"{[e - s for s, e in zip([0] + ends, ends)]} from positions "
+                             f"{positions} and line_length {line_length}; each must be >= 4.")
+        widths.append(width)
+        current = end
+    outer = [w + 2 for w in widths]  # one space of padding on each side
+    excess = sum(outer) - (line_length - len(outer) - 1)
+    remaining_columns = len(outer)
+    for i, w in enumerate(outer):
+        if excess <= 0:
+            break
+        cut = min(w, round(excess / remaining_columns))
+        outer[i] = w - cut
+        excess -= cut
+        remaining_columns -= 1
+    return [max(w - 2, 1) for w in outer]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap keeping leading spaces; a word longer than the line is cut
+    with an ellipsis."""
+    words = re.findall(r"\s*\S+\s*", text) or [""]
+    lines, line = [], ""
+    for word in words:
+        if line and len((line + word).rstrip()) > width:
+            lines.append(line)
+            line = word.lstrip() if lines else word
+        else:
+            line += word
+    lines.append(line)
+    out = []
+    for line in lines:
+        line = line.rstrip()
+        if len(line) > width:
+            line = line[:width - 1] + _ELLIPSIS
+        out.append(line)
+    return out
+
+
+def _justify(text: str, width: int, how: str) -> str:
+    if how == "right":
+        return text.rjust(width)
+    if how == "center":
+        left = (width - len(text)) // 2
+        return " " * left + text + " " * (width - len(text) - left)
+    return text.ljust(width)
+
+
+def _render_row(cells: list, widths: list, justify: list, bar: str,
+                bottom: bool = False) -> list[str]:
+    """The lines of one table row; cells shorter than the row sit at its top (or, with
+    ``bottom``, as in the header, at its bottom)."""
+    wrapped = [_wrap(str(c), w) for c, w in zip(cells, widths)]
+    height = max(len(c) for c in wrapped)
+    if bottom:
+        wrapped = [[""] * (height - len(c)) + c for c in wrapped]
+    lines = []
+    for i in range(height):
+        parts = [f" {_justify(c[i] if i < len(c) else '', w, j)} "
+                 for c, w, j in zip(wrapped, widths, justify)]
+        lines.append(bar + bar.join(parts) + bar)
+    return lines
+
+
+def _rule(widths: list, left: str, mid: str, right: str, fill: str) -> str:
+    return left + mid.join(fill * (w + 2) for w in widths) + right
+
+
+# ---- the summary ------------------------------------------------------------------
+
+def summary_text(model, line_length=None, positions=None, expand_nested=False,
+                 show_trainable=False, layer_range=None) -> str:
+    """The summary of ``model`` as one string (lines end with a newline)."""
+    from lamina.models.functional import Functional
+    from lamina.models.model import Model
+    from lamina.models.sequential import Sequential
+
+    functional = isinstance(model, Functional) and not isinstance(model, Sequential)
+    layers = model.operations if functional else model.layers
+    sequential_like = not functional or _is_sequential_like(model)
+    if sequential_like:
+        default_length, default_positions = 88, [0.45, 0.80, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #"]
+        justify = ["left", "left", "right"]
+    else:
+        default_length, default_positions = 108, [0.3, 0.56, 0.74, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+        justify = ["left", "left", "right", "left"]
+    positions = list(positions) if positions is not None else default_positions
+    if show_trainable:
+        default_length += 12
+        header.append("Trainable")
+        justify.append("center")
+    default_length = min(default_length, shutil.get_terminal_size().columns - 4)
+    line_length = line_length or default_length
+    if show_trainable:
+        # The Trainable column takes the last tenth of the line (or its remainder).
+        relative = positions[-1] <= 1
+        positions = ([p * 0.90 for p in positions] + [1.0] if relative
+                     else positions + [line_length])
+    if len(positions) != len(header):
+        raise ValueError(f"positions must give the end of each of the {len(header)} columns "
+                         f"{header}; received {len(positions)}: {positions}.")
+    widths = _column_widths(line_length, positions)
+    model_nodes = {id(n) for n in model._nodes} if functional else set()
+
+    def rows_of(layer, level=0):
+        prefix = "   " * level + "\u2514 " if level else ""
+        row = [f"{prefix}{layer.name} ({type(layer).__name__})", _output_shape(layer),
+               _params(layer)]
+        if not sequential_like:
+            row.append(_connections(layer, model_nodes))
+        if show_trainable:
+            row.append(_trainable(layer))
+        rows = [row]
+        if expand_nested and isinstance(layer, Model) and layer.layers:
+            for inner in layer.layers:
+                rows.extend(rows_of(inner, level + 1))
+        return rows
+
+    start, stop = _layer_range_bounds(layers, layer_range)
+    rows = [row for layer in layers[start:stop] for row in rows_of(layer)]
+
+    lines = [f'Model: "{model.name}"', _rule(widths, "┏", "┳", "┓", "━")]
+    lines += _render_row(header, widths, justify, "┃", bottom=True)
+    lines.append(_rule(widths, "┡", "╇", "┩", "━"))
+    for i, row in enumerate(rows):
+        if i:
+            lines.append(_rule(widths, "├", "┼", "┤", "─"))
+        lines += _render_row(row, widths, justify, "│")
+    lines.append(_rule(widths, "└", "┴", "┘", "─"))
+
+    counts = [("Trainable params", model.trainable_weights),
+              ("Non-trainable params", model.non_trainable_weights)]
+    optimizer = getattr(model, "optimizer", None)
+    if getattr(model, "compiled", False) and optimizer is not None and optimizer.built:
+        counts.append(("Optimizer params", optimizer.variables))
+    total = sum(_count_params(w) for _, w in counts)
+    total_size = sum(_memory_size(w) for _, w in counts)
+    lines.append(f" Total params: {total:,} ({_readable_size(total_size)})")
+    for label, weights in counts:
+        lines.append(f" {label}: {_count_params(weights):,} "
+                     f"({_readable_size(_memory_size(weights))})")
+    return "\n".join(lines) + "\n"
 
 
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   show_trainable=False, layer_range=None) -> None:
-    """Prints (or passes to ``print_fn``) the summary table of ``model``."""
-    if expand_nested:
-        raise NotImplementedError("summary(expand_nested=True) is not supported by lamina yet.")
-    if positions is not None:
-        raise NotImplementedError("summary(positions=...) is not supported by lamina yet.")
-    print_fn = print_fn or print
-    from lamina.layers.layer import Layer
-    from lamina.models.functional import Functional
-    from lamina.models.sequential import Sequential
-
-    sequential = isinstance(model, Sequential)
-    functional = isinstance(model, Functional) and model.built and not sequential
-    multi_input = functional and (len(model.inputs) > 1 or any(
-        len(n.input_tensors) > 1 for n in model._nodes))
-    headers = ["Layer (type)", "Output Shape", "Param #"]
-    widths = [33, 24, 15]
-    if multi_input:
-        headers.append("Connected to")
-        widths = [21, 19, 12, 19]
-    if show_trainable:
-        headers.append("Trainable")
-        widths.append(9)
-    if line_length:
-        scale = line_length / (sum(widths) + 3 * len(widths) + 1)
-        widths = [max(8, int(w * scale)) for w in widths]
-    rows = []
-    if functional:
-        entries = [(n.operation, n) for n in model._nodes]
-    elif sequential and model.built:
-        entries = [(n.operation, n) for n in model._nodes if not n.is_input]
+    """Prints the summary table of ``model``; or hands the whole text to ``print_fn``
+    (one call, as Keras 3), or to the ``"lamina"`` logger when interactive logging is off."""
+    text = summary_text(model, line_length=line_length, positions=positions,
+                        expand_nested=expand_nested, show_trainable=show_trainable,
+                        layer_range=layer_range)
+    if print_fn is not None:
+        print_fn(text)
+    elif not is_interactive_logging_enabled():
+        print_msg(text, line_break=False)
     else:
-        entries = [(layer, None) for layer in model.layers]
-    if layer_range is not None:
-        names = [e[0].name for e in entries]
-        lo, hi = names.index(layer_range[0]), names.index(layer_range[1])
-        entries = entries[lo:hi + 1]
-    for layer, node in entries:
-        # Operations (lamina.ops calls in the graph) hold no weights and are not trainable.
-        is_layer = isinstance(layer, Layer)
-        params = layer.count_params() if is_layer and layer.built else 0
-        row = [f"{layer.name} ({type(layer).__name__})", _output_shape(layer, node), f"{params:,}"]
-        if multi_input:
-            row.append(_connections(model, node))
-        if show_trainable:
-            row.append(("Y" if layer.trainable else "N") if is_layer else "-")
-        rows.append(row)
-
-    def line(left, mid, right, fill):
-        return left + mid.join(fill * (w + 2) for w in widths) + right
-
-    def cells(row):
-        wrapped = [textwrap.wrap(text, w) or [""] for text, w in zip(row, widths)]
-        height = max(len(c) for c in wrapped)
-        out = []
-        for i in range(height):
-            parts = []
-            for col, (c, w) in enumerate(zip(wrapped, widths)):
-                text = c[i] if i < len(c) else ""
-                parts.append(f" {text.rjust(w) if col == 2 else text.ljust(w)} ")
-            out.append("│" + "│".join(parts) + "│")
-        return out
-
-    print_fn(f'Model: "{model.name}"')
-    print_fn(line("┏", "┳", "┓", "━"))
-    print_fn("┃" + "┃".join(f" {h.rjust(w) if i == 2 else h.ljust(w)} "
-                            for i, (h, w) in enumerate(zip(headers, widths))) + "┃")
-    print_fn(line("┡", "╇", "┩", "━"))
-    for i, row in enumerate(rows):
-        for text in cells(row):
-            print_fn(text)
-        if i < len(rows) - 1:
-            print_fn(line("├", "┼", "┤", "─"))
-    print_fn(line("└", "┴", "┘", "─"))
-    total, total_size = _count(model.weights)
-    trainable, trainable_size = _count(model.trainable_weights)
-    non_trainable, nt_size = _count(model.non_trainable_weights)
-    print_fn(f" Total params: {total:,} ({_format_bytes(total_size)})")
-    print_fn(f" Trainable params: {trainable:,} ({_format_bytes(trainable_size)})")
-    print_fn(f" Non-trainable params: {non_trainable:,} ({_format_bytes(nt_size)})")
-    if getattr(model, "optimizer", None) is not None and getattr(model.optimizer, "built", False):
-        opt_params, opt_size = _count([v for v in model.optimizer.variables])
-        print_fn(f" Optimizer params: {opt_params:,} ({_format_bytes(opt_size)})")
+        print(text, end="")
