@@ -88,7 +88,6 @@ EXCLUSIONS = {
     },
     "callbacks": {
         "ModelCheckpoint": ("needs model/weights saving", SAVING),
-        "BackupAndRestore": ("needs model/weights saving", SAVING),
         "OrbaxCheckpoint": ("Orbax checkpointing", SAVING),
         "TensorBoard": ("TensorBoard logging", VISUALIZATION),
         "RemoteMonitor": ("posts logs to a server (needs network access)", NOT_PLANNED),

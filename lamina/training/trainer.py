@@ -27,6 +27,7 @@ from lamina.training.arguments import (
 )
 from lamina.training.compile_utils import CompiledLoss, CompiledMetrics
 from lamina.training.data_preparation import DataPreparation
+from lamina.training.fit_position import FitRun, ResumableFit, skip_batches
 from lamina.training.logs import LazyLogs
 from lamina.training.loops import AUTO_FUSED_STEPS, StepLoops, plan_calls
 from lamina.training.prediction import Prediction
@@ -34,7 +35,7 @@ from lamina.training.step_state import PredictState, TestState, TrainState
 from lamina.training.steps import StepMethods
 
 
-class Trainer(StepMethods, Prediction, DataPreparation):
+class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
     """The training half of ``Model`` (mixed into it)."""
 
     # -- compile --------------------------------------------------------------
@@ -82,6 +83,7 @@ class Trainer(StepMethods, Prediction, DataPreparation):
         self.compiled = True
         self.stop_training = False
         self.history = None
+        self._fit_run = None
         if self.built:
             self._build_compile_structures()
 
@@ -292,38 +294,54 @@ class Trainer(StepMethods, Prediction, DataPreparation):
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
-        state = self._train_state()
         fresh_metrics = self._fresh_metrics_variables()  # kept: each epoch starts from copies
-        callback_list.on_train_begin()
-        device_data = train.on_device() if in_memory else None
-        rng = lrandom.numpy_rng()
-        epoch_logs = {}
-        for epoch in range(initial_epoch, epochs):
-            if epoch > initial_epoch:  # copies: the train step donates its inputs
-                state = state._replace(metrics_variables=[jnp.copy(v) for v in fresh_metrics])
-            callback_list.on_epoch_begin(epoch)
-            state = self._adopt_optimizer_changes(state)
-            if in_memory:
-                state, step_logs = self._run_indexed_epoch(
-                    "train", state, device_data, train.num_samples, batch_size, steps, shuffle,
-                    rng, callback_list)
-            else:
-                state, step_logs = self._run_stream_epoch("train", state, stream,
-                                                          callback_list, class_weight)
-            epoch_logs = self._logs(state, step_logs)
-            state = self._write_back(state, keep_going=True)
-            run_val = val is not None and (
-                (epoch + 1) in val_epochs if val_epochs is not None
-                else (epoch + 1) % validation_freq == 0)
-            if run_val:
-                val_logs = self._evaluate_data(val, validation_batch_size or batch_size or 32,
-                                               validation_steps, None, state)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            callback_list.on_epoch_end(epoch, epoch_logs)
-            state = self._adopt_optimizer_changes(state)
-            if self.stop_training:
-                break
-        self._write_back(state)
+        rng = lrandom.numpy_rng() if in_memory else stream.shuffle_rng
+        # The loop's position lives in `run` (docs/design.md, "Resuming"): a callback may
+        # replace it from on_train_begin, and reads it at step boundaries.
+        run = self._fit_run = FitRun(
+            self, self._train_state(), initial_epoch, {
+                "num_samples": train.num_samples if in_memory else None,
+                "batch_size": batch_size, "steps": steps, "shuffle": shuffle},
+            rng if shuffle else None, in_memory)
+        try:
+            callback_list.on_train_begin()
+            if run.resumed:  # the Variables take the restored values too
+                run.state = self._write_back(run.state, keep_going=True)
+                run.apply_history(self.history)
+            device_data = train.on_device() if in_memory else None
+            epoch_logs = {}
+            for epoch in range(run.epoch, epochs):
+                if run.step == 0:  # copies: the train step donates its inputs
+                    run.state = run.state._replace(
+                        metrics_variables=[jnp.copy(v) for v in fresh_metrics])
+                callback_list.on_epoch_begin(epoch)
+                run.state = self._adopt_optimizer_changes(run.state)
+                if in_memory and run.step == 0:
+                    run.order = self._epoch_order(train.num_samples, batch_size, shuffle, rng)
+                if in_memory:
+                    state, step_logs = self._run_indexed_epoch(
+                        "train", run.state, device_data, train.num_samples, batch_size, steps,
+                        shuffle, run.order, callback_list, run)
+                else:
+                    state, step_logs = self._run_stream_epoch("train", run.state, stream,
+                                                              callback_list, class_weight, run)
+                epoch_logs = self._logs(state, step_logs)
+                state = self._write_back(state, keep_going=True)
+                run_val = val is not None and (
+                    (epoch + 1) in val_epochs if val_epochs is not None
+                    else (epoch + 1) % validation_freq == 0)
+                if run_val:
+                    val_logs = self._evaluate_data(val, validation_batch_size or batch_size or 32,
+                                                   validation_steps, None, state)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                run.end_epoch(state)
+                callback_list.on_epoch_end(epoch, epoch_logs)
+                run.state = self._adopt_optimizer_changes(run.state)
+                if self.stop_training:
+                    break
+            self._write_back(run.state)
+        finally:
+            self._fit_run = None
         callback_list.on_train_end(logs=epoch_logs)
         self.optimizer.finalize_variable_values(self.trainable_variables)
         return self.history
@@ -354,12 +372,13 @@ class Trainer(StepMethods, Prediction, DataPreparation):
                                    for s in starts]).astype("int32")
         return None
 
-    def _run_indexed_epoch(self, kind, state, device_data, n, batch_size, steps, shuffle, rng,
-                           callback_list):
-        """One pass of ``kind`` ("train" or "test") over device data; returns the new
-        state and the last logs an overridden step returned (else None)."""
+    def _run_indexed_epoch(self, kind, state, device_data, n, batch_size, steps, shuffle, order,
+                           callback_list, run=None):
+        """One pass of ``kind`` ("train" or "test") over device data, in sample ``order``
+        (None: data order); returns the new state and the last logs an overridden step
+        returned (else None). With a ``FitRun``, the pass starts after the ``run.step``
+        batches already run and records its progress there."""
         fn = self._function(kind, indexed=True)
-        order = self._epoch_order(n, batch_size, shuffle, rng)
         if shuffle == "batch":
             # Batches are contiguous runs of the order; the partial one may sit anywhere,
             # so run this epoch batch by batch with each batch's own size.
@@ -373,6 +392,9 @@ class Trainer(StepMethods, Prediction, DataPreparation):
             plan = plan_calls(n, batch_size, steps, self._fused_steps(callback_list, kind))
         perm = None if order is None else jnp.asarray(order)
         step = 0
+        if run is not None:
+            plan = skip_batches(plan, run.step)
+            step = run.step
         step_logs = None
         needs_logs = callback_list.needs_batch_logs
         batch_begin = getattr(callback_list, f"on_{kind}_batch_begin")
@@ -383,6 +405,8 @@ class Trainer(StepMethods, Prediction, DataPreparation):
             state, self._rng, step_logs = fn(state, self._rng, device_data, perm, start,
                                              batch_size=size, n_steps=count)
             step += count
+            if run is not None:
+                run.advance(step, state)
             batch_end(step - 1, self._lazy_logs(state, step_logs) if needs_logs else {})
             if kind == "train" and needs_logs:
                 state = self._adopt_optimizer_changes(state)
@@ -411,7 +435,8 @@ class Trainer(StepMethods, Prediction, DataPreparation):
             return per_execution
         return AUTO_FUSED_STEPS
 
-    def _run_stream_epoch(self, kind, state, stream, callback_list, class_weight=None):
+    def _run_stream_epoch(self, kind, state, stream, callback_list, class_weight=None,
+                          run=None):
         fn = self._function(kind, indexed=False)
         needs_logs = callback_list.needs_batch_logs
         names = self._compiled_loss.output_names
@@ -424,6 +449,8 @@ class Trainer(StepMethods, Prediction, DataPreparation):
             if class_weight is not None:
                 sws = self._apply_class_weight(class_weight, ys, sws)
             state, self._rng, step_logs = fn(state, self._rng, xs, ys, sws)
+            if run is not None:
+                run.advance(step + 1, state)
             getattr(callback_list, f"on_{kind}_batch_end")(
                 step, self._lazy_logs(state, step_logs) if needs_logs else {})
             if kind == "train" and self.stop_training:
