@@ -42,6 +42,7 @@ from lamina.layers.layer_utils import (  # noqa: F401 - _listify/_tuplify/_signa
     _to_array,
     _tuplify,
 )
+from lamina.saving.saveable import KerasSaveable
 from lamina.saving.serialization import serialize_keras_object
 from lamina.state import StatelessScope, Variable, current_scope
 from lamina.utils.naming import to_snake_case, uniquify
@@ -51,7 +52,7 @@ from lamina.utils.naming import to_snake_case, uniquify
 _STAND_INS = (43, 71)
 
 
-class Layer(MaskRules):
+class Layer(MaskRules, KerasSaveable):
     """Base class of all layers.
 
     Args:

@@ -12,6 +12,7 @@ from lamina.graph import KerasTensor, flatten
 from lamina.layers.layer import Layer, _tuplify
 from lamina.metrics.metric import Metric
 from lamina.optimizers.optimizer import Optimizer
+from lamina.saving.model_saving import ModelSaving
 from lamina.training.trainer import Trainer
 from lamina.utils.naming import to_snake_case, uniquify
 
@@ -44,7 +45,7 @@ def _functional_variant(cls):
     return variant
 
 
-class Model(Trainer, Layer):
+class Model(ModelSaving, Trainer, Layer):
     """A trainable group of layers.
 
     ``Model(inputs, outputs, name=None)`` builds a functional model from symbolic

@@ -2,37 +2,24 @@
 
 A serialized object is ``{"module": "keras.layers", "class_name": "Dense",
 "config": {...}, "registered_name": None}`` exactly as Keras 3 writes it, so
-configs move between lamina and Keras. Deserialization only looks classes up in
-lamina's public modules and in explicitly registered custom objects: a config
-can never make lamina import or run arbitrary code.
+configs move between lamina and Keras. Deserialization resolves names only through
+an allow-list (:mod:`lamina.saving.allow_list`: lamina's public classes of the
+configurable kinds and its built-in functions), the objects the user registered
+with :func:`register_keras_serializable` and the ``custom_objects`` passed in: a
+config can never make lamina import a module or run code. Python bytecode in a
+config (a ``Lambda`` of a lambda function) is refused in safe mode (see
+:class:`SafeModeScope`).
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 import types
 from typing import Any
 
 import numpy as np
 
-# Keras module name -> lamina module holding the public classes of that module.
-_PUBLIC_MODULES = {
-    "keras": "lamina",
-    "keras.layers": "lamina.layers",
-    "keras.models": "lamina.models",
-    "keras.src.models.functional": "lamina.models",
-    "keras.src.models.sequential": "lamina.models",
-    "keras.initializers": "lamina.initializers",
-    "keras.regularizers": "lamina.regularizers",
-    "keras.constraints": "lamina.constraints",
-    "keras.activations": "lamina.activations",
-    "keras.losses": "lamina.losses",
-    "keras.metrics": "lamina.metrics",
-    "keras.optimizers": "lamina.optimizers",
-    "keras.optimizers.schedules": "lamina.optimizers.schedules",
-    "keras.callbacks": "lamina.callbacks",
-}
+from lamina.saving.allow_list import builtin_functions, find_builtin_class
 
 _GLOBAL_CUSTOM_OBJECTS: dict[str, Any] = {}
 _GLOBAL_CUSTOM_NAMES: dict[Any, str] = {}
@@ -105,6 +92,45 @@ def _keras_module_of(obj) -> str:
     return getattr(cls, "_keras_module", "keras")
 
 
+class SafeModeScope:
+    """Within this scope, deserialization is in safe mode (``safe_mode=True``: Python
+    bytecode in a config is refused) or not. ``lamina.config.enable_unsafe_deserialization()``
+    turns safe mode off everywhere."""
+
+    def __init__(self, safe_mode: bool = True):
+        self.safe_mode = bool(safe_mode)
+
+    def __enter__(self):
+        _scope.safe_modes = getattr(_scope, "safe_modes", []) + [self.safe_mode]
+        return self
+
+    def __exit__(self, *exc):
+        _scope.safe_modes = _scope.safe_modes[:-1]
+
+
+def in_safe_mode() -> bool:
+    """Whether deserializing now must refuse code (the default: yes)."""
+    from lamina import config  # noqa: PLC0415 - config imports nothing of saving
+
+    if config.unsafe_deserialization_enabled():
+        return False
+    modes = getattr(_scope, "safe_modes", [])
+    return modes[-1] if modes else True
+
+
+def serialize_function(fn) -> dict | str:
+    """A plain (named) function's record: by its registered name when registered,
+    else by name among lamina's built-in functions, as Keras writes it."""
+    registered = _GLOBAL_CUSTOM_NAMES.get(fn)
+    if registered is not None:
+        return {"module": fn.__module__, "class_name": "function", "config": fn.__name__,
+                "registered_name": registered}
+    if getattr(fn, "_keras_builtin", False):
+        return fn.__name__
+    return {"module": "builtins", "class_name": "function", "config": fn.__name__,
+            "registered_name": "function"}
+
+
 def serialize_keras_object(obj):
     """Returns the Keras-3-style JSON-able form of ``obj``."""
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -119,12 +145,8 @@ def serialize_keras_object(obj):
         return [serialize_keras_object(x) for x in obj]
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
-    if isinstance(obj, types.FunctionType) or isinstance(obj, types.BuiltinFunctionType):
-        registered = _GLOBAL_CUSTOM_NAMES.get(obj)
-        if registered is None and getattr(obj, "_keras_builtin", False):
-            return obj.__name__
-        return {"module": "builtins", "class_name": "function",
-                "config": obj.__name__, "registered_name": registered or obj.__name__}
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+        return serialize_function(obj)
     if hasattr(obj, "get_config"):
         cls = type(obj)
         registered = _GLOBAL_CUSTOM_NAMES.get(cls)
@@ -141,27 +163,49 @@ def serialize_keras_object(obj):
     raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj).__name__}.")
 
 
-def _public_class(module_name: str | None, class_name: str):
-    target = _PUBLIC_MODULES.get(module_name or "")
-    candidates = [target] if target else []
-    candidates += [m for m in _PUBLIC_MODULES.values() if m not in candidates]
-    for mod_name in candidates:
-        mod = importlib.import_module(mod_name)
-        obj = getattr(mod, class_name, None)
-        if obj is not None and not isinstance(obj, types.ModuleType):
-            return obj
-    return None
+def _unknown(kind: str, name) -> ValueError:
+    return ValueError(
+        f"Could not locate {kind} {name!r}: a config may only name lamina's own public "
+        f"objects, objects registered with `@lamina.saving.register_keras_serializable()`, "
+        f"or objects passed in `custom_objects` (e.g. `load_model(path, custom_objects="
+        f"{{{name!r}: ...}})`).")
+
+
+def _function(config: dict, module_objects, custom_objects):
+    inner = config.get("config")
+    if not isinstance(inner, str):
+        raise ValueError(f"A function record's config must be its name (a string), "
+                         f"received {inner!r}.")
+    for name in (config.get("registered_name"), inner):
+        if isinstance(name, str):
+            fn = get_registered_object(name, custom_objects, module_objects)
+            if fn is not None:
+                return fn
+    fn = builtin_functions().get(inner)
+    if fn is None:
+        raise _unknown("function", config.get("registered_name") or inner)
+    return fn
 
 
 def deserialize_keras_object(config, module_objects: dict | None = None,
                              custom_objects: dict | None = None, **kwargs):
     """Rebuilds an object from the output of :func:`serialize_keras_object`.
 
+    Names resolve only through the custom objects in scope, ``custom_objects``,
+    registered objects, ``module_objects`` (the caller's fixed table) and lamina's
+    allow-list; anything else raises ValueError.
+
     Args:
         config: a string (a built-in name), or a dict with ``class_name`` and ``config``.
         module_objects: the names a bare string may resolve to (e.g. activations).
         custom_objects: extra name -> class/function mappings.
+        safe_mode: optional; when given, deserialization runs in that safe mode.
     """
+    if "safe_mode" in kwargs:
+        with SafeModeScope(kwargs.pop("safe_mode")):
+            return deserialize_keras_object(config, module_objects, custom_objects, **kwargs)
+    if kwargs:
+        raise TypeError(f"Unexpected arguments to deserialize_keras_object: {sorted(kwargs)}.")
     if config is None or isinstance(config, (bool, int, float)):
         return config
     if isinstance(config, (list, tuple)):
@@ -177,36 +221,36 @@ def deserialize_keras_object(config, module_objects: dict | None = None,
     class_name = config.get("class_name")
     if class_name is None:
         return {k: v for k, v in config.items()}
+    if not isinstance(class_name, str):
+        raise ValueError(f"A config's class_name must be a string, received {class_name!r}.")
     inner = config.get("config")
     if class_name == "__numpy__":
-        return np.asarray(inner["value"], dtype=inner["dtype"])
+        return np.asarray(inner["value"], dtype=np.dtype(inner["dtype"]))
     if class_name == "__tuple__":
         return tuple(deserialize_keras_object(v, module_objects, custom_objects)
                      for v in inner["value"])
+    if class_name == "__lambda__":
+        raise ValueError(
+            "The config holds a Python lambda (bytecode) outside a Lambda layer: lamina "
+            "never deserializes code there. Register a named function instead.")
     if class_name == "function":
-        name = config.get("registered_name") or inner
-        fn = get_registered_object(name, custom_objects, module_objects)
-        if fn is None:
-            fn = get_registered_object(inner, custom_objects, module_objects)
-        if fn is None:
-            raise ValueError(f"Unknown function {name!r}: register it with "
-                             "register_keras_serializable or pass it in custom_objects.")
-        return fn
+        return _function(config, module_objects, custom_objects)
     registered = config.get("registered_name")
     cls = None
-    if registered:
+    if isinstance(registered, str):
         cls = get_registered_object(registered, custom_objects, module_objects)
     if cls is None:
         cls = get_registered_object(class_name, custom_objects, module_objects)
     if cls is None:
-        cls = _public_class(config.get("module"), class_name)
+        module = config.get("module")
+        cls = find_builtin_class(module if isinstance(module, str) else None, class_name)
     if cls is None:
-        raise TypeError(
-            f"Could not locate class {class_name!r}. Make sure custom classes are "
-            "decorated with `@lamina.saving.register_keras_serializable()` or passed "
-            "in `custom_objects`.")
+        raise _unknown("class", registered or class_name)
     if not isinstance(cls, type):
         return cls
+    if inner is not None and not isinstance(inner, dict):
+        raise ValueError(f"The config of {class_name!r} must be a dict, received "
+                         f"{type(inner).__name__}.")
     with CustomObjectScope(custom_objects):
         obj = cls.from_config(inner or {})
         build_config = config.get("build_config")

@@ -12,6 +12,7 @@ from lamina.layers.attention import attention_utils as au
 from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.layer import Layer
 from lamina.layers.recurrent.rnn import prefix_weight_paths
+from lamina.saving.saveable import StatelessPart, attribute_order
 from lamina.saving.serialization import serialize_keras_object as _ser
 
 
@@ -158,6 +159,11 @@ class MultiHeadAttention(Layer):
                              f"except the last one, must be equal. Received: "
                              f"value_shape={tuple(value_shape)} and "
                              f"key_shape={tuple(key_shape)}")
+
+    def _saveable_children(self) -> list:
+        # Keras holds the softmax and the dropout as (variable-free) sublayers.
+        parts = [("_dropout_layer", StatelessPart("dropout")), ("_softmax", StatelessPart("softmax"))]
+        return sorted(super()._saveable_children() + parts, key=lambda kv: attribute_order(kv[0]))
 
     def build(self, query_shape, value_shape, key_shape=None):
         query_shape, value_shape = tuple(query_shape), tuple(value_shape)

@@ -325,6 +325,11 @@ class RNN(Layer):
     def get_build_config(self):
         return rnn_build_config(self)
 
+    def _saveable_variables(self) -> list:
+        # A stateful RNN's carried state is lamina's own: weight files do not hold it.
+        carried = {id(v) for v in self._state_vars}
+        return [v for v in super()._saveable_variables() if id(v) not in carried]
+
     def get_initial_state(self, batch_size):
         """The states at the start of a sequence: the cell's, or zeros for each state size."""
         fn = getattr(self.cell, "get_initial_state", None)
