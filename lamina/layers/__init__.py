@@ -122,7 +122,8 @@ from lamina.layers.attention import (
     MultiHeadAttention,
 )
 from lamina.layers.einsum_dense import EinsumDense
-from lamina.layers.jax_layer import FlaxLayer, JaxLayer
+from lamina.layers.flax_layer import FlaxLayer
+from lamina.layers.jax_layer import JaxLayer
 from lamina.layers.normalization import (
     BatchNormalization,
     GroupNormalization,
@@ -130,3 +131,27 @@ from lamina.layers.normalization import (
     SpectralNormalization,
     UnitNormalization,
 )
+
+# isort: split
+# Image preprocessing and augmentation layers (lamina/layers/preprocessing/image).
+from lamina.layers.preprocessing.image import *  # noqa: E402, F403
+
+# isort: split
+# Text, lookup and audio preprocessing; RMSNormalization, adaptive pooling,
+# ReversibleEmbedding; layer (de)serialization.
+from lamina.layers.layer_serialization import deserialize, serialize
+from lamina.layers.normalization.rms_normalization import RMSNormalization
+from lamina.layers.pooling.adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
+from lamina.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
+from lamina.layers.preprocessing.hashed_crossing import HashedCrossing
+from lamina.layers.preprocessing.integer_lookup import IntegerLookup
+from lamina.layers.preprocessing.string_lookup import StringLookup
+from lamina.layers.preprocessing.text_vectorization import TextVectorization
+from lamina.layers.reversible_embedding import ReversibleEmbedding
