@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import types
 
 import jax.numpy as jnp
 
@@ -10,6 +11,8 @@ from lamina import activations, constraints, initializers, regularizers
 from lamina import random as lrandom
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.saving import lambda_code
+from lamina.saving.serialization import deserialize_keras_object, serialize_function
 from lamina.saving.serialization import serialize_keras_object as _ser
 
 
@@ -283,10 +286,42 @@ class Lambda(Layer):
         return self.mask
 
     def get_config(self):
-        raise NotImplementedError(
-            f"Lambda layer '{self.name}' cannot be serialized by lamina: a saved file must not "
-            "carry code. Write a Layer subclass registered with "
-            "`lamina.saving.register_keras_serializable` instead.")
+        """Keras's Lambda config: a lambda function is saved as bytecode (a
+        ``__lambda__`` record, loadable only outside safe mode), a named function by
+        name (it must be registered, or built in, to load)."""
+        config = {"function": _function_config(self.function)}
+        if self.output_shape_arg is not None:
+            config["output_shape"] = (_function_config(self.output_shape_arg)
+                                      if callable(self.output_shape_arg)
+                                      else _ser(self.output_shape_arg))
+        if self.mask is not None:
+            config["mask"] = (_function_config(self.mask) if callable(self.mask)
+                              else _ser(self.mask))
+        config["arguments"] = _ser(self.arguments)
+        return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        name = config.get("name", "lambda")
+        for key in ("function", "output_shape", "mask"):
+            value = config.get(key)
+            if lambda_code.is_lambda_record(value):
+                config[key] = lambda_code.load_lambda(value, name)
+            elif isinstance(value, dict) and "class_name" in value:
+                config[key] = deserialize_keras_object(value, custom_objects=custom_objects)
+        if "arguments" in config:
+            config["arguments"] = deserialize_keras_object(config["arguments"],
+                                                           custom_objects=custom_objects)
+        return cls(**config)
+
+
+def _function_config(fn):
+    if lambda_code.is_lambda(fn):
+        return lambda_code.dump_lambda(fn)
+    if isinstance(fn, types.FunctionType):
+        return serialize_function(fn, record=True)
+    return _ser(fn)
 
 
 def _named_parameters(function) -> set:

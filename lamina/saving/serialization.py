@@ -118,14 +118,15 @@ def in_safe_mode() -> bool:
     return modes[-1] if modes else True
 
 
-def serialize_function(fn) -> dict | str:
+def serialize_function(fn, record: bool = False) -> dict | str:
     """A plain (named) function's record: by its registered name when registered,
-    else by name among lamina's built-in functions, as Keras writes it."""
+    else by name among lamina's built-in functions, as Keras writes it. A built-in
+    activation is written as its bare name unless ``record`` is asked for."""
     registered = _GLOBAL_CUSTOM_NAMES.get(fn)
     if registered is not None:
         return {"module": fn.__module__, "class_name": "function", "config": fn.__name__,
                 "registered_name": registered}
-    if getattr(fn, "_keras_builtin", False):
+    if getattr(fn, "_keras_builtin", False) and not record:
         return fn.__name__
     return {"module": "builtins", "class_name": "function", "config": fn.__name__,
             "registered_name": "function"}
