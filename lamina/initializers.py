@@ -463,6 +463,83 @@ class Orthogonal(RandomInitializer):
         return {**super().get_config(), "gain": self.gain}
 
 
+# -- STFT kernels -----------------------------------------------------------------
+
+def _window_values(window, length: int, periodic: bool) -> np.ndarray:
+    """A window of ``length`` samples: ``"hann"``/``"hamming"`` computed here, any
+    other name from ``scipy.signal.get_window`` (an optional dependency), or the
+    given values."""
+    if not isinstance(window, str):
+        return np.asarray(window, dtype="float64")
+    if window in ("hann", "hamming"):
+        denominator = length if periodic else max(length - 1, 1)
+        a = 0.5 if window == "hann" else 0.54
+        return a - (1 - a) * np.cos(2 * np.pi * np.arange(length) / denominator)
+    try:
+        from scipy import signal  # noqa: PLC0415 - optional dependency
+    except ImportError as e:
+        raise ImportError(f"The window {window!r} needs SciPy (pip install scipy); 'hann' "
+                          "and 'hamming' do not.") from e
+    return signal.get_window(window, length, fftbins=periodic)
+
+
+class STFT(Initializer):
+    """Convolution kernels computing one side of a short-time Fourier transform.
+
+    For a kernel shape ``(frame_length, 1, fft_length // 2 + 1)`` the value at
+    ``(t, 0, f)`` is ``cos`` (``side="real"``) or ``sin`` (``side="imag"``) of
+    ``-2 pi t f / fft_length``, times the window and divided by its scaling.
+
+    Args:
+        side: ``"real"`` or ``"imag"``.
+        window: a window name (``"hann"``, ``"hamming"``; others need SciPy),
+            an array of ``frame_length`` values, or None.
+        scaling: ``"density"`` (divide by the window's L2 norm), ``"spectrum"``
+            (by its L1 norm) or None.
+        periodic: use the periodic (DFT-even) form of a named window.
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            _window_values(window, 1, periodic)
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError("Scaling is invalid, it must be `None`, 'density' or 'spectrum'. "
+                             f"Received scaling={scaling}")
+        self.side = side
+        self.window = window
+        self.scaling = scaling
+        self.periodic = periodic
+
+    def __call__(self, shape, dtype=None) -> np.ndarray:
+        dt = _float_dtype(dtype, "STFT")
+        frame_length, _, bins = _shape(shape)
+        # Computed in the target dtype in Keras's order, so rounding matches.
+        freq = np.arange(bins, dtype=dt).reshape(1, 1, bins) / dt.type((bins - 1) * 2)
+        time = np.arange(frame_length, dtype=dt).reshape(frame_length, 1, 1)
+        args = (dt.type(-2) * time) * freq * np.arccos(dt.type(-1))
+        kernel = (np.cos(args) if self.side == "real" else np.sin(args)).astype(dt)
+        if self.window is None:
+            return kernel
+        win = _window_values(self.window, frame_length, self.periodic).astype(dt)
+        if win.shape != (frame_length,):
+            raise ValueError("The shape of `window` must be equal to [frame_length]. "
+                             f"Received: window shape={win.shape}")
+        win = win.reshape(frame_length, 1, 1)
+        scale = dt.type(1)
+        if self.scaling == "density":
+            scale = np.sqrt(np.sum(np.square(win)))
+        elif self.scaling == "spectrum":
+            scale = np.sum(np.abs(win))
+        return (kernel * win / scale).astype(dt)
+
+    def get_config(self) -> dict:
+        window = self.window.tolist() if isinstance(self.window, np.ndarray) else self.window
+        return {"side": self.side, "window": window, "periodic": self.periodic,
+                "scaling": self.scaling}
+
+
 # Keras's snake_case and long-form aliases name the same classes.
 zeros = Zeros
 ones = Ones
@@ -481,10 +558,12 @@ lecun_uniform = LecunUniform
 lecun_normal = LecunNormal
 orthogonal = Orthogonal
 OrthogonalInitializer = Orthogonal
+STFTInitializer = STFT
+stft = STFT
 
 _CLASSES = (Zeros, Ones, Constant, Identity, RandomNormal, TruncatedNormal, RandomUniform,
             VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
-            LecunNormal, Orthogonal)
+            LecunNormal, Orthogonal, STFT)
 
 # Name -> class for every name a config or a string identifier may use.
 ALL_OBJECTS_DICT: dict[str, type] = {cls.__name__: cls for cls in _CLASSES}
@@ -496,6 +575,7 @@ ALL_OBJECTS_DICT.update({
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
     "OrthogonalInitializer": Orthogonal, "uniform": RandomUniform, "normal": RandomNormal,
+    "STFTInitializer": STFT, "stft": STFT,
 })
 
 
