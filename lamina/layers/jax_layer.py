@@ -1,5 +1,5 @@
-"""``JaxLayer``: a pure JAX model as a layer (``keras.layers.JaxLayer``), and
-``FlaxLayer``, which needs Flax.
+"""``JaxLayer``: a pure JAX model as a layer (``keras.layers.JaxLayer``); ``FlaxLayer``
+(lamina/layers/flax_layer.py) builds on it.
 
 The model is a function ``call_fn`` taking, by these exact names, ``params``
 (trainable parameters, a pytree), ``state`` (non-trainable state), ``rng`` (a
@@ -179,21 +179,3 @@ class _Constant:
 
     def __call__(self, shape, dtype=None):
         return jnp.asarray(self.value, dtype=dtype)
-
-
-class FlaxLayer(JaxLayer):
-    """Wraps a ``flax.linen.Module`` as a layer (``keras.layers.FlaxLayer``).
-
-    Raises:
-        ImportError: always when Flax is not installed; lamina does not wrap Flax
-            modules yet, so it also raises NotImplementedError when Flax is present.
-    """
-
-    def __init__(self, module, method=None, variables=None, **kwargs):
-        try:
-            import flax  # noqa: F401, PLC0415 - optional dependency
-        except ImportError as e:
-            raise ImportError("FlaxLayer requires the `flax` package (pip install flax); "
-                              "it is not installed.") from e
-        raise NotImplementedError("FlaxLayer is not implemented in lamina yet; wrap the "
-                                  "module's apply/init functions in a JaxLayer instead.")

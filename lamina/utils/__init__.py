@@ -42,6 +42,9 @@ _LAZY = {
     "img_to_array": "lamina.utils.image_utils",
     "load_img": "lamina.utils.image_utils",
     "save_img": "lamina.utils.image_utils",
+    "audio_dataset_from_directory": "lamina.utils.dataset_dirs",
+    "image_dataset_from_directory": "lamina.utils.dataset_dirs",
+    "text_dataset_from_directory": "lamina.utils.dataset_dirs",
 }
 
 
