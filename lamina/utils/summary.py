@@ -112,7 +112,7 @@ def _is_sequential_like(model) -> bool:
     return len(set(operations)) == len(operations)
 
 
-def _layer_range_bounds(layers: list, layer_range) -> tuple[int, int]:
+def layer_range_bounds(layers: list, layer_range) -> tuple[int, int]:
     """``[start, stop)`` of the layers from the first matching ``layer_range[0]`` to the
     last matching ``layer_range[1]`` (names or regular expressions)."""
     if layer_range is None:
@@ -266,7 +266,7 @@ def summary_text(model, line_length=None, positions=None, expand_nested=False,
                 rows.extend(rows_of(inner, level + 1))
         return rows
 
-    start, stop = _layer_range_bounds(layers, layer_range)
+    start, stop = layer_range_bounds(layers, layer_range)
     rows = [row for layer in layers[start:stop] for row in rows_of(layer)]
 
     lines = [f'Model: "{model.name}"', _rule(widths, "┏", "┳", "┓", "━")]
