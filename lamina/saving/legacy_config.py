@@ -8,21 +8,14 @@ Both are rewritten into the Keras 3 structure lamina's ``from_config`` reads; cl
 then found only through lamina's registry (``deserialize_keras_object``), never by
 importing a module the file names.
 
-A ``Lambda`` layer in such a file carries marshalled Python bytecode. It is refused
-unless the caller opted in to running code from the file (``safe_mode=False`` or
-``lamina.config.enable_unsafe_deserialization()``).
+A ``Lambda`` layer in such a file carries marshalled Python bytecode; it is rewritten as
+Keras 3's ``__lambda__`` record, which ``Lambda.from_config`` refuses in safe mode
+(:mod:`lamina.saving.lambda_code`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import builtins
-import marshal
 import re
-import types
-
-from lamina.saving.serialization import deserialize_keras_object
 
 _MODEL_CLASSES = ("Functional", "Model", "Sequential")
 _RNN_CLASSES = ("RNN", "LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
@@ -33,180 +26,132 @@ _CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(>[A-Za-z_][A-Za-z0-9_.]*)?$")
 _TF_OP_LAYERS = ("TFOpLambda", "SlicingOpLambda", "TensorFlowOpLayer")
 
 
-def convert_model_config(config, *, unsafe: bool, custom_objects: dict | None = None) -> dict:
+def convert_model_config(config) -> dict:
     """Rewrites a legacy ``model_config`` (``{"class_name", "config"}``) into the Keras 3
     structure lamina's ``deserialize_keras_object`` rebuilds.
 
     Args:
         config: the decoded JSON of the file's ``model_config`` attribute.
-        unsafe: whether Lambda bytecode may be turned into Python functions.
-        custom_objects: names a Lambda's function may refer to, besides lamina's.
 
     Raises:
-        ValueError: the config is malformed, names something lamina cannot build, or
-            holds bytecode while ``unsafe`` is False.
+        ValueError: the config is malformed or uses what lamina cannot build.
     """
-    converter = _Converter(unsafe, custom_objects or {})
     if not isinstance(config, dict) or config.get("class_name") not in _MODEL_CLASSES:
         received = config.get("class_name") if isinstance(config, dict) else type(config)
         raise ValueError("A legacy model_config must be a dict whose class_name is one of "
                          f"{list(_MODEL_CLASSES)}; received {received!r}.")
-    return converter.layer(config, nested=True)
+    return _layer(config, nested=True)
 
 
-class _Converter:
-    def __init__(self, unsafe: bool, custom_objects: dict):
-        self.unsafe = unsafe
-        self.custom_objects = custom_objects
+def _layer(entry, nested: bool = False) -> dict:
+    """One serialized layer (or model) entry, converted."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+        raise ValueError(f"Expected a layer entry with a class_name, received {entry!r:.200}.")
+    class_name = entry["class_name"]
+    if not _CLASS_NAME.match(class_name):
+        raise ValueError(f"Invalid class name {class_name!r} in the legacy config: "
+                         "expected a class name such as 'Dense'.")
+    if class_name in _TF_OP_LAYERS:
+        raise ValueError(f"Layer {entry.get('name')!r} is a tf.keras {class_name} (a "
+                         "TensorFlow op inside the model); lamina cannot run TensorFlow "
+                         "ops. Rebuild that part of the model with lamina.ops.")
+    config = entry.get("config")
+    if class_name in _MODEL_CLASSES:
+        out = {"class_name": "Sequential" if class_name == "Sequential" else "Functional",
+               "config": _model(class_name, config)}
+    else:
+        if not isinstance(config, dict):
+            raise ValueError(f"Layer {entry.get('name')!r} ({class_name}): expected a "
+                             f"config dict, received {type(config).__name__}.")
+        out = {"class_name": class_name, "config": _layer_config(class_name, config)}
+    for key in ("module", "registered_name"):
+        if key in entry:
+            out[key] = entry[key]
+    if not nested or "inbound_nodes" in entry:
+        out["name"] = entry.get("name", out["config"].get("name"))
+    if "inbound_nodes" in entry:
+        out["inbound_nodes"] = entry["inbound_nodes"]
+    return out
 
-    # -- layers and models -------------------------------------------------------
-    def layer(self, entry, nested: bool = False) -> dict:
-        """One serialized layer (or model) entry, converted."""
-        if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
-            raise ValueError(f"Expected a layer entry with a class_name, received {entry!r:.200}.")
-        class_name = entry["class_name"]
-        if not _CLASS_NAME.match(class_name):
-            raise ValueError(f"Invalid class name {class_name!r} in the legacy config: "
-                             "expected a class name such as 'Dense'.")
-        if class_name in _TF_OP_LAYERS:
-            raise ValueError(f"Layer {entry.get('name')!r} is a tf.keras {class_name} (a "
-                             "TensorFlow op inside the model); lamina cannot run TensorFlow "
-                             "ops. Rebuild that part of the model with lamina.ops.")
-        config = entry.get("config")
-        if class_name in _MODEL_CLASSES:
-            out = {"class_name": "Sequential" if class_name == "Sequential" else "Functional",
-                   "config": self.model(class_name, config)}
-        else:
-            if not isinstance(config, dict):
-                raise ValueError(f"Layer {entry.get('name')!r} ({class_name}): expected a "
-                                 f"config dict, received {type(config).__name__}.")
-            out = {"class_name": class_name, "config": self.layer_config(class_name, config)}
-        for key in ("module", "registered_name"):
-            if key in entry:
-                out[key] = entry[key]
-        if not nested or "inbound_nodes" in entry:
-            out["name"] = entry.get("name", out["config"].get("name"))
-        if "inbound_nodes" in entry:
-            out["inbound_nodes"] = entry["inbound_nodes"]
+
+def _model(class_name: str, config) -> dict:
+    if class_name == "Sequential" and isinstance(config, list):
+        config = {"layers": config}  # Keras <= 2.2 wrote a bare list of layers
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError(f"A {class_name} config must be a dict with a 'layers' list.")
+    out = {k: v for k, v in config.items() if k not in ("layers", "dtype")}
+    if class_name == "Sequential":
+        out["layers"] = [_layer(e, nested=True) for e in config["layers"]]
         return out
+    names = set()
+    for e in config["layers"]:
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+            raise ValueError(f"Every layer entry of a functional config needs a name; "
+                             f"received {e!r:.200}.")
+        names.add(e["name"])
+    layers = []
+    for e in config["layers"]:
+        converted = _layer(e)
+        converted["inbound_nodes"] = [_node(n, names, e["name"])
+                                      for n in e.get("inbound_nodes") or []]
+        layers.append(converted)
+    out["layers"] = layers
+    for key in ("input_layers", "output_layers"):
+        out[key] = _io_layers(config.get(key), names, key)
+    return out
 
-    def model(self, class_name: str, config) -> dict:
-        if class_name == "Sequential" and isinstance(config, list):
-            config = {"layers": config}  # Keras <= 2.2 wrote a bare list of layers
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise ValueError(f"A {class_name} config must be a dict with a 'layers' list.")
-        out = {k: v for k, v in config.items() if k not in ("layers", "dtype")}
-        if class_name == "Sequential":
-            out["layers"] = [self.layer(e, nested=True) for e in config["layers"]]
-            return out
-        names = set()
-        for e in config["layers"]:
-            if not isinstance(e, dict) or not isinstance(e.get("name"), str):
-                raise ValueError(f"Every layer entry of a functional config needs a name; "
-                                 f"received {e!r:.200}.")
-            names.add(e["name"])
-        layers = []
-        for e in config["layers"]:
-            converted = self.layer(e)
-            converted["inbound_nodes"] = [_node(n, names, e["name"])
-                                          for n in e.get("inbound_nodes") or []]
-            layers.append(converted)
-        out["layers"] = layers
-        for key in ("input_layers", "output_layers"):
-            out[key] = _io_layers(config.get(key), names, key)
-        return out
 
-    def layer_config(self, class_name: str, config: dict) -> dict:
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = _policy_name(config["dtype"])
-        for key, value in config.items():
-            if key.endswith("_initializer") and isinstance(value, dict):
-                config[key] = _initializer(value)
-            elif key in _NESTED_LAYER_KEYS and isinstance(value, dict):
-                config[key] = self.layer(value, nested=True)
-            elif key == "cells" and isinstance(value, list):
-                config[key] = [self.layer(v, nested=True) for v in value]
-        if class_name in _RNN_CLASSES:
-            if config.pop("time_major", False):
-                raise ValueError(f"Layer {config.get('name')!r} ({class_name}) was saved with "
-                                 "time_major=True, which lamina does not support.")
-        elif class_name == "BatchNormalization":
-            _batch_normalization(config)
-        elif class_name == "Lambda":
-            self.lambda_config(config)
-        return config
+def _layer_config(class_name: str, config: dict) -> dict:
+    config = dict(config)
+    if isinstance(config.get("dtype"), dict):
+        config["dtype"] = _policy_name(config["dtype"])
+    for key, value in config.items():
+        if key.endswith("_initializer") and isinstance(value, dict):
+            config[key] = _initializer(value)
+        elif key in _NESTED_LAYER_KEYS and isinstance(value, dict):
+            config[key] = _layer(value, nested=True)
+        elif key == "cells" and isinstance(value, list):
+            config[key] = [_layer(v, nested=True) for v in value]
+    if class_name in _RNN_CLASSES:
+        if config.pop("time_major", False):
+            raise ValueError(f"Layer {config.get('name')!r} ({class_name}) was saved with "
+                             "time_major=True, which lamina does not support.")
+    elif class_name == "BatchNormalization":
+        _batch_normalization(config)
+    elif class_name == "Lambda":
+        _lambda_config(config)
+    return config
 
-    # -- Lambda --------------------------------------------------------------------
-    def lambda_config(self, config: dict) -> None:
-        name = config.get("name")
-        function_type = config.pop("function_type", None)
-        output_shape_type = config.pop("output_shape_type", None)
-        config.pop("module", None)
-        config.pop("output_shape_module", None)
-        config["function"] = self.function(config.get("function"), function_type, name)
-        # lamina infers output shapes; a shape given as code is still code.
-        if output_shape_type == "lambda" or _is_keras3_lambda(config.get("output_shape")):
-            self.bytecode(config.pop("output_shape"), name)
-        if _is_keras3_lambda(config.get("mask")):
-            config["mask"] = self.bytecode(config["mask"], name)
 
-    def function(self, value, function_type, layer_name):
-        if function_type == "lambda" or _is_keras3_lambda(value):
-            return self.bytecode(value, layer_name)
-        if isinstance(value, str):  # Keras 2's function_type "function": a name
-            value = {"class_name": "function", "config": value}
-        if isinstance(value, dict) and value.get("class_name") == "function":
-            # A named function: found in the registry or custom_objects, never imported.
-            return deserialize_keras_object(value, custom_objects=self.custom_objects)
-        raise ValueError(f"Lambda layer {layer_name!r}: unrecognized function entry "
-                         f"{value!r:.200}.")
+def _lambda_config(config: dict) -> None:
+    """tf.keras's Lambda config -> Keras 3's: bytecode becomes a ``__lambda__`` record and a
+    named function a ``function`` record; ``Lambda.from_config`` loads the former only
+    outside safe mode and resolves the latter through the registry."""
+    name = config.get("name")
+    function_type = config.pop("function_type", None)
+    output_shape_type = config.pop("output_shape_type", None)
+    config.pop("module", None)
+    config.pop("output_shape_module", None)
+    config["function"] = _function_record(config.get("function"), function_type, name)
+    if output_shape_type in ("lambda", "function"):
+        config["output_shape"] = _function_record(config.get("output_shape"),
+                                                  output_shape_type, name)
 
-    def bytecode(self, value, layer_name):
-        if not self.unsafe:
-            raise ValueError(
-                f"Lambda layer {layer_name!r} in this file holds Python bytecode, and loading "
-                "it would run code taken from the file. lamina refuses it in safe mode. If you "
-                "trust the file, pass safe_mode=False to load_model (or call "
-                "lamina.config.enable_unsafe_deserialization()).")
-        if _is_keras3_lambda(value):
-            inner = value.get("config") or {}
-            code, defaults, closure = inner.get("code"), inner.get("defaults"), inner.get(
-                "closure")
-        elif isinstance(value, (list, tuple)) and len(value) == 3:
+
+def _function_record(value, function_type, layer_name):
+    if function_type == "lambda":
+        if isinstance(value, (list, tuple)) and len(value) == 3:
             code, defaults, closure = value
         else:
             code, defaults, closure = value, None, None
-        return _function_from_bytecode(code, defaults, closure, layer_name, self.custom_objects)
-
-
-def _is_keras3_lambda(value) -> bool:
-    return isinstance(value, dict) and value.get("class_name") == "__lambda__"
-
-
-def _function_from_bytecode(code, defaults, closure, layer_name, custom_objects):
-    """A function from base64 marshalled bytecode (only reached in unsafe mode)."""
-    if not isinstance(code, str):
-        raise ValueError(f"Lambda layer {layer_name!r}: expected base64 bytecode, received "
-                         f"{type(code).__name__}.")
-    try:
-        compiled = marshal.loads(base64.decodebytes(code.encode("ascii")))
-    except (ValueError, EOFError, TypeError, UnicodeEncodeError, binascii.Error) as e:
-        raise ValueError(f"Lambda layer {layer_name!r}: unreadable bytecode ({e}); it may "
-                         "come from another Python version.") from e
-    if not isinstance(compiled, types.CodeType):
-        raise ValueError(f"Lambda layer {layer_name!r}: the bytecode is not a code object.")
-    import lamina  # noqa: PLC0415 - the names a saved Keras lambda commonly refers to
-
-    namespace = {"__builtins__": builtins, "keras": lamina, "ops": lamina.ops,
-                 **custom_objects}
-    cells = tuple(types.CellType(v) for v in closure) if closure else None
-    try:
-        return types.FunctionType(compiled, namespace, compiled.co_name,
-                                  tuple(defaults) if defaults else None, cells)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"Lambda layer {layer_name!r}: cannot rebuild its function ({e})."
-                         ) from e
+        return {"class_name": "__lambda__",
+                "config": {"code": code, "defaults": defaults, "closure": closure}}
+    if function_type == "function":
+        if not isinstance(value, str):
+            raise ValueError(f"Lambda layer {layer_name!r}: a named function must be saved as "
+                             f"its name, received {value!r:.200}.")
+        return {"class_name": "function", "config": value}
+    return value  # already Keras 3's form
 
 
 # -- pieces of layer configs -----------------------------------------------------------

@@ -11,8 +11,9 @@ dataset at that name.
 Nothing in a file is trusted: the whole HDF5 tree is checked before anything is read
 (no soft or external links, virtual datasets or external storage, numeric dtypes,
 declared sizes the stored bytes can hold; :mod:`lamina.saving.h5_store`), classes
-resolve only through lamina's registry (:mod:`lamina.saving.legacy_config`), Lambda
-bytecode is refused in safe mode, and every weight's shape is checked against the
+resolve only through lamina's registry (:mod:`lamina.saving.legacy_config` rewrites
+the config into Keras 3's schema first), Lambda bytecode is refused in safe mode
+(:mod:`lamina.saving.lambda_code`), and every weight's shape is checked against the
 variable it goes to. Problems raise ValueError naming them.
 """
 
@@ -27,7 +28,11 @@ import numpy as np
 
 from lamina.saving import h5_store
 from lamina.saving.legacy_config import convert_model_config, convert_training_config
-from lamina.saving.serialization import deserialize_keras_object
+from lamina.saving.serialization import (
+    CustomObjectScope,
+    SafeModeScope,
+    deserialize_keras_object,
+)
 
 
 def is_legacy_h5(filepath) -> bool:
@@ -55,19 +60,16 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
     Returns:
         The model, compiled when ``compile`` and the file has a training config.
     """
-    from lamina import config
-
-    unsafe = not safe_mode or config.unsafe_deserialization_enabled()
     custom_objects = dict(custom_objects or {})
     with _open(filepath) as f:
         model_config = _json_attr(f, "model_config", filepath)
         if model_config is None:
             raise ValueError(f"No model config found in the file at {filepath}: it is not a "
                              "whole-model HDF5 file (load weights with model.load_weights).")
-        converted = convert_model_config(model_config, unsafe=unsafe,
-                                         custom_objects=custom_objects)
+        converted = convert_model_config(model_config)
         try:
-            model = deserialize_keras_object(converted, custom_objects=custom_objects)
+            with SafeModeScope(safe_mode), CustomObjectScope(custom_objects):
+                model = deserialize_keras_object(converted, custom_objects=custom_objects)
         except (TypeError, KeyError, IndexError) as e:
             raise ValueError(f"Could not rebuild the model saved in {filepath}: "
                              f"{type(e).__name__}: {e}") from e

@@ -17,7 +17,7 @@ import io
 import json
 import os
 
-from lamina.saving import archive
+from lamina.saving import archive, legacy_h5
 from lamina.saving.atomic import atomic_write, atomic_write_bytes
 from lamina.saving.h5_store import H5Reader, H5Writer
 from lamina.saving.serialization import (
@@ -142,10 +142,9 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
             function). Set False only for files you trust.
     """
     path = _path(filepath)
-    if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
-        raise NotImplementedError(
-            "Loading legacy Keras 2 .h5 model files is the job of "
-            "lamina.saving.legacy_h5, which is not available yet.")
+    if legacy_h5.is_legacy_h5(path):
+        return legacy_h5.load_model_from_hdf5(path, custom_objects=custom_objects,
+                                              compile=compile, safe_mode=safe_mode)
     if not path.endswith(".keras"):
         raise ValueError(f"File format not supported: filepath={path!r}. lamina loads "
                          "`.keras` files (Keras 3's format).")
@@ -208,6 +207,13 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     """
     _check_model(model, "load_weights")
     path = _path(filepath)
+    if legacy_h5.is_legacy_h5(path):  # Keras 2's load_weights also matched layers by_name
+        by_name = kwargs.pop("by_name", False)
+        if kwargs:
+            raise ValueError(f"Invalid keyword arguments: {sorted(kwargs)}.")
+        legacy_h5.load_weights_from_hdf5(model, path, by_name=by_name,
+                                         skip_mismatch=skip_mismatch)
+        return
     if kwargs:
         raise ValueError(f"Invalid keyword arguments: {sorted(kwargs)}.")
     if path.endswith(".keras"):
@@ -217,10 +223,6 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
         if not os.path.exists(path):
             raise ValueError(f"File not found: filepath={path!r}.")
         source, what = path, "weights file"
-    elif path.endswith((".h5", ".hdf5")):
-        raise NotImplementedError(
-            "Loading legacy Keras 2 .h5 weight files is the job of "
-            "lamina.saving.legacy_h5, which is not available yet.")
     else:
         raise ValueError(f"File format not supported: filepath={path!r}. lamina loads "
                          "`.weights.h5` and `.keras` files.")
