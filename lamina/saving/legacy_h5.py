@@ -239,8 +239,10 @@ def _load_all(group, model, match_names: bool) -> None:
     _assign(pairs)
 
 
-def _layer_pairs(layer, saved_name, weight_names, layer_group, skip_mismatch):
-    variables = _layer_variables(layer)
+def _layer_pairs(layer, saved_name, weight_names, layer_group, skip_mismatch,
+                 variables=None):
+    """(dataset, variable) pairs of one layer (``variables``: the layer's by default)."""
+    variables = _layer_variables(layer) if variables is None else variables
     if len(variables) != len(weight_names):
         message = (f"Layer '{layer.name}' expects {len(variables)} weights, but the saved "
                    f"weights of layer '{saved_name}' are {len(weight_names)} "
@@ -279,7 +281,7 @@ def _top_level_pairs(group, model) -> list:
     if not names:
         return []
     return _layer_pairs(model, "top_level_model_weights", names,
-                        group["top_level_model_weights"], skip_mismatch=False)
+                        group["top_level_model_weights"], skip_mismatch=False, variables=own)
 
 
 def _load_by_name(group, model, skip_mismatch: bool) -> None:

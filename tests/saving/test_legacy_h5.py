@@ -329,3 +329,16 @@ def test_time_major_rnn_is_refused(tmp_path):
         _set_config(f, edit)
     with pytest.raises(ValueError, match="time_major"):
         load_model_from_hdf5(path)
+
+
+def test_keras2_nested_sequential_weights_trainable_first(expected):
+    # tf.keras lists a nested model's weights as all trainable, then all non-trainable.
+    model, _ = _load("keras2_nested.h5")
+    block = model.get_layer("block")
+    assert isinstance(block, keras.Sequential)
+    with h5py.File(FIXTURES / "keras2_nested.h5") as f:
+        moving_mean = f["model_weights/block/bn/moving_mean:0"][()]
+    np.testing.assert_array_equal(np.asarray(block.get_layer("bn").moving_mean.value),
+                                  moving_mean)
+    np.testing.assert_allclose(model.predict(expected["keras2_nested_x"], verbose=0),
+                               expected["keras2_nested_y"], **TOL)
