@@ -26,10 +26,21 @@ from lamina.saving.serialization import (
 _ARGUMENT_RECORDS = ("__numpy__", "__slice__", "__ellipsis__", "__tuple__")
 
 
+def _first_call_index(layer) -> int:
+    """The node index Keras gives a layer's first call: 1 for a functional model (not a
+    Sequential), whose node 0 in Keras is its own construction; 0 otherwise."""
+    from lamina.models.functional import Functional
+    from lamina.models.sequential import Sequential
+
+    return int(isinstance(layer, Functional) and not isinstance(layer, Sequential))
+
+
 def _node_index_in_model(model, layer, node) -> int:
-    """The index of ``node`` among the calls of ``layer`` that belong to ``model``."""
+    """The index of ``node`` among the calls of ``layer`` that belong to ``model``, as
+    Keras numbers them."""
     own = [n for n in layer._inbound_nodes if id(n) in model._node_set]
-    return next(i for i, n in enumerate(own) if n is node)
+    index = next(i for i, n in enumerate(own) if n is node)
+    return index + (_first_call_index(layer) if not node.is_input else 0)
 
 
 def _history(model, t: KerasTensor) -> list:
@@ -124,13 +135,14 @@ def functional_from_config(cls, config: dict, custom_objects=None):
             return all(ready(v) for v in value.values())
         return True
 
-    pending = [(entry["name"], i, node) for entry in config["layers"]
+    pending = [(entry["name"], i + _first_call_index(created[entry["name"]]), node)
+               for entry in config["layers"]
                for i, node in enumerate(entry.get("inbound_nodes", []))]
     while pending:
         progressed = False
         for item in list(pending):
             name, index, node = item
-            if (name, index - 1) not in outputs and index > 0:
+            if (name, index - 1) not in outputs and index > _first_call_index(created[name]):
                 continue  # a layer's calls are replayed in their original order
             if not (ready(node["args"]) and ready(node["kwargs"])):
                 continue

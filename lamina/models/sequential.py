@@ -41,7 +41,7 @@ class Sequential(Functional):
         name: the model's name.
     """
 
-    _keras_module = "keras.src.models.sequential"
+    _keras_module = "keras"
     _compiles_eager_calls = True
 
     def __init__(self, layers=None, trainable=True, name=None):

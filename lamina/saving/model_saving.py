@@ -44,6 +44,19 @@ class ModelSaving(KerasSaveable):
         return sorted(attributes + [("layers", self.layers)],
                       key=lambda item: attribute_order(item[0]))
 
+    def _serialized_extras(self) -> dict:
+        from lamina.models.functional import Functional
+        from lamina.models.sequential import Sequential
+
+        extras = {"compile_config": self._compile_config_for_saving() or {}}
+        if isinstance(self, Functional) and not isinstance(self, Sequential):
+            # Keras registers its Functional class under that name, and builds it
+            # from its graph rather than from a shape.
+            extras["registered_name"] = "Functional"
+            if self.get_build_config() is None:
+                extras["build_config"] = {"input_shape": None}
+        return extras
+
     # -- files -----------------------------------------------------------------
     def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
         """Saves the model (config, weights, compile config and optimizer state) to a

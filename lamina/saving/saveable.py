@@ -80,6 +80,11 @@ class KerasSaveable:
         for variable, value in zip(variables, values):
             variable.assign(value)
 
+    def _serialized_extras(self) -> dict:
+        """Keys Keras adds to this object's ``serialize_keras_object`` record (a model's
+        ``compile_config``, ...); none for ordinary layers."""
+        return {}
+
     def _saveable_children(self) -> list[tuple[str, object]]:
         """``(attribute name, value)`` pairs the weights walk visits, in Keras's order.
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from lamina.saving.allow_list import builtin_functions, find_builtin_class
+from lamina.saving.saveable import KerasSaveable
 
 _GLOBAL_CUSTOM_OBJECTS: dict[str, Any] = {}
 _GLOBAL_CUSTOM_NAMES: dict[Any, str] = {}
@@ -160,6 +161,8 @@ def serialize_keras_object(obj):
         build_config = getattr(obj, "get_build_config", lambda: None)()
         if build_config is not None:
             out["build_config"] = serialize_keras_object(build_config)
+        if isinstance(obj, KerasSaveable):
+            out.update(obj._serialized_extras())
         return out
     raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj).__name__}.")
 
