@@ -1,10 +1,15 @@
 """Pure loops around a model's step methods, as the trainer compiles them.
 
 A loop function takes the step state, the trainer's RNG key and data, and runs
-the model's ``train_step``/``test_step``/``predict_step`` on one batch or on
-``n_steps`` batches gathered from device-resident data (a ``lax.scan``). Each
-batch gets its own key, set as the key of a stateless scope around the step, so
-random layers inside draw fresh values without the step handling keys.
+the model's ``train_step``/``test_step``/``predict_step`` on one batch or on a
+block of batches (a ``lax.fori_loop`` with a traced trip count). Each batch gets
+its own key, set as the key of a stateless scope around the step, so random
+layers inside draw fresh values without the step handling keys.
+
+In-memory data stay in host memory: :class:`BlockRunner` gathers the rows of each
+call into a fresh 64-byte-aligned block, which JAX's CPU client uses in place, so
+no copy of the whole data set is made and the compiled program's input shape does
+not depend on the number of samples or of batches in the call.
 
 The loops count their traces in ``model._trace_counts`` (a retrace is a bug to
 catch in tests); the steps themselves stay free of bookkeeping.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from lamina.state import StatelessScope
@@ -23,16 +29,6 @@ from lamina.training.step_state import (
     TrainState,
     pack_x_y_sample_weight,
 )
-
-
-def gather(data, perm, start, batch_size):
-    """Rows ``perm[start:start + batch_size]`` of every array in ``data``; rows
-    ``start:start + batch_size`` when ``perm`` is None (a slice, cheaper than a gather)."""
-    if perm is None:
-        return jax.tree_util.tree_map(
-            lambda a: lax.dynamic_slice_in_dim(a, start, batch_size), data)
-    idx = lax.dynamic_slice_in_dim(perm, start, batch_size)
-    return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
 
 
 class StepLoops:
@@ -52,6 +48,7 @@ class StepLoops:
         # default steps' logs are recomputed from metric state, so they are dropped
         # and XLA removes their computation.
         self.keep_logs = kind != "predict" and model._overrides(f"{kind}_step")
+        self.looped = fuses(model)
 
     def _one(self, state, rng, x, y, sample_weight):
         model = self.model
@@ -70,47 +67,148 @@ class StepLoops:
         self.model._trace_counts[self.kind] += 1
         return self._one(state, rng, x, y, sample_weight)
 
-    def indexed(self, state, rng, data, perm, start, batch_size, n_steps):
-        """``n_steps`` batches of ``batch_size`` rows of ``data`` (an ``(x, y,
-        sample_weight)`` tree on the device) taken in ``perm`` order from ``start``.
+    def blocks(self, state, rng, block, n_steps):
+        """The first ``n_steps`` batches of ``block`` (an ``(x, y, sample_weight)``
+        tree of arrays shaped ``(batches, batch_size, ...)``).
 
-        Returns ``(state, rng, logs)`` (the last batch's logs), or for predict
-        ``(state, rng, outputs)`` with the outputs of all batches concatenated.
+        ``n_steps`` is traced: where steps fuse (:func:`fuses`) one compiled
+        ``lax.fori_loop`` runs one batch, a fused group or an epoch's remainder, so
+        a ``fit`` compiles once per block shape. Otherwise the block holds one batch
+        and the step runs straight.
+
+        Returns ``(state, rng, logs)``, the last batch's logs.
         """
         self.model._trace_counts[self.kind] += 1
 
-        def body(carry, i):
-            x, y, sw = gather(data, perm, start + i * batch_size, batch_size)
-            s, r, out = self._one(*carry, x, y, sw)
-            return (s, r), out
+        def body(i, carry):
+            x, y, sw = jax.tree_util.tree_map(
+                lambda a: lax.dynamic_index_in_dim(a, i, keepdims=False), block)
+            return self._one(*carry[:2], x, y, sw)
 
-        if n_steps == 1:
-            (state, rng), out = body((state, rng), 0)
-            return state, rng, out
-        (state, rng), out = lax.scan(body, (state, rng), jnp.arange(n_steps))
-        if self.kind == "predict":
-            out = jax.tree_util.tree_map(
-                lambda a: a.reshape((n_steps * batch_size,) + a.shape[2:]), out)
+        if not self.looped:
+            return body(0, (state, rng))
+        logs = None
+        if self.keep_logs:  # the carry holds the last batch's logs: start from zeros
+            shapes = jax.eval_shape(lambda s, r: body(0, (s, r))[2], state, rng)
+            logs = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+        return lax.fori_loop(0, n_steps, body, (state, rng, logs))
+
+    def batches(self, state, rng, x, batch_size):
+        """Predictions for ``x`` (a tree of arrays whose rows are a whole number of
+        batches of ``batch_size``): one batch straight, several in a ``lax.scan``.
+
+        Returns ``(rng, outputs)``, the outputs of all rows in order.
+        """
+        self.model._trace_counts[self.kind] += 1
+        rows = jax.tree_util.tree_leaves(x)[0].shape[0]
+        n = rows // batch_size
+        if n == 1:
+            _, rng, out = self._one(state, rng, x, None, None)
+            return rng, out
+
+        def body(r, xb):
+            _, r, out = self._one(state, r, xb, None, None)
+            return r, out
+
+        xs = jax.tree_util.tree_map(lambda a: a.reshape((n, batch_size) + a.shape[1:]), x)
+        rng, out = lax.scan(body, rng, xs)
+        return rng, jax.tree_util.tree_map(lambda a: a.reshape((rows,) + a.shape[2:]), out)
+
+
+def fuses(model) -> bool:
+    """Whether ``model``'s steps run inside compiled loops: not eagerly, and on CPU
+    only when every layer allows it (XLA:CPU runs convolutions and nested scans
+    slower inside a loop)."""
+    if model.run_eagerly:
+        return False
+    return jax.default_backend() != "cpu" or all(
+        layer._fuses_into_loops for layer in model._flatten_layers())
+
+
+def aligned_empty(shape: tuple, dtype) -> np.ndarray:
+    """An uninitialized array starting on a 64-byte boundary (JAX's CPU client uses
+    such arrays in place instead of copying them)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + 64, np.uint8)
+    offset = -raw.ctypes.data % 64
+    return raw[offset:offset + nbytes].view(dtype).reshape(shape)
+
+
+def gather_block(data, perm, start: int, batch_size: int, count: int, block: int):
+    """``count`` batches of ``data`` (host arrays) from row ``start`` of ``perm``
+    (data order when None), as arrays shaped ``(block, batch_size, ...)`` whose rows
+    past ``count`` batches are left unset (the loop never reads them)."""
+    rows = count * batch_size
+    idx = None if perm is None else perm[start:start + rows]
+
+    def one(a):
+        out = aligned_empty((block * batch_size,) + a.shape[1:], a.dtype)
+        if idx is None:
+            out[:rows] = a[start:start + rows]
         else:
-            out = jax.tree_util.tree_map(lambda a: a[-1], out)
-        return state, rng, out
+            np.take(a, idx, axis=0, out=out[:rows], mode="clip")
+        return out.reshape((block, batch_size) + a.shape[1:])
+
+    return jax.tree_util.tree_map(one, data)
+
+
+class BlockRunner:
+    """Runs ``kind`` steps over in-memory data as ``fn(state, rng, data, perm, start,
+    batch_size=..., n_steps=...)``: ``data`` an ``(x, y, sample_weight)`` tree of
+    host arrays, ``perm`` the epoch's sample order (None: data order).
+
+    Batches go to the compiled loop in blocks of a fixed number of batches (per model
+    and batch shape: :data:`AUTO_FUSED_STEPS` or ``steps_per_execution``, fewer for
+    large rows); a call with more batches runs several blocks.
+
+    Args:
+        loops: the :class:`StepLoops` whose ``blocks`` run.
+        jit: compile it (False: run eagerly).
+    """
+
+    def __init__(self, loops: StepLoops, jit: bool = True):
+        self.loops = loops
+        self._run = loops.blocks
+        if jit:
+            self._run = jax.jit(loops.blocks,
+                                donate_argnums=(0,) if loops.kind == "train" else ())
+
+    def block_steps(self, data, batch_size: int) -> int:
+        if not self.loops.looped:
+            return 1
+        row_bytes = sum(a.dtype.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
+                        for a in jax.tree_util.tree_leaves(data))
+        most = max(AUTO_FUSED_STEPS, getattr(self.loops.model, "_steps_per_execution", 1) or 1)
+        return max(1, min(most, BLOCK_BYTES // max(1, row_bytes * batch_size)))
+
+    def __call__(self, state, rng, data, perm, start, batch_size, n_steps):
+        block = self.block_steps(data, batch_size)
+        logs = None
+        for first in range(0, n_steps, block):
+            count = min(block, n_steps - first)
+            rows = gather_block(data, perm, start + first * batch_size, batch_size, count,
+                                block)
+            state, rng, logs = self._run(state, rng, rows, count)
+        return state, rng, logs
 
 
 # Batches fused into one compiled call when callbacks allow it (see Trainer._fused_steps).
 AUTO_FUSED_STEPS = 16
+# Bytes of input rows one block holds at most (fewer batches per block for large rows).
+BLOCK_BYTES = 32 << 20
 
 
 def plan_calls(n: int, batch_size: int, steps: int, per_execution: int) -> list[tuple[int, int, int]]:
-    """``(start, batch_size, n_steps)`` calls covering ``steps`` batches of ``n`` samples."""
+    """``(start, batch_size, n_steps)`` calls covering ``steps`` batches of ``n`` samples:
+    groups of ``per_execution`` full batches, one call for the rest of the full
+    batches, then the partial batch."""
     full = min(n // batch_size, steps)
     plan, start = [], 0
     groups, rest = divmod(full, per_execution)
-    for _ in range(groups):
-        plan.append((start, batch_size, per_execution))
-        start += batch_size * per_execution
-    for _ in range(rest):
-        plan.append((start, batch_size, 1))
-        start += batch_size
+    for count in [per_execution] * groups + ([rest] if rest else []):
+        plan.append((start, batch_size, count))
+        start += batch_size * count
     if full < steps and start < n:
         plan.append((start, n - start, 1))
     return plan

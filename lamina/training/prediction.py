@@ -7,10 +7,16 @@ import warnings
 import jax
 import numpy as np
 
+from lamina import random as lrandom
 from lamina.training import data as data_mod
 from lamina.training.arguments import capped_steps, check_positive_int, verbose_level
-from lamina.training.loops import plan_calls
+from lamina.training.loops import StepLoops, plan_calls
 from lamina.training.step_state import PredictState
+
+# Rows one predict call covers at most when fusing batches: on 2 CPU cores a call of
+# 1,024 rows of the guide's MLP is compute-bound, and a scan over larger chunks runs
+# slower than separate calls (measured in docs/performance.md).
+PREDICT_ROWS_PER_CALL = 1024
 
 
 class Prediction:
@@ -29,21 +35,24 @@ class Prediction:
             batch_size = batch_size or 32
             xs = data_mod.structure_inputs(self, x)
             self._check_input_arrays(xs)
-            data = data_mod.ArrayData(xs, input_names=getattr(self, "input_names", None))
+            n = data_mod.ArrayData(xs, input_names=getattr(self, "input_names", None)).num_samples
             self._build_model_on(xs)
             state = self._predict_state()
             callback_list.on_predict_begin()
-            n = data.num_samples
             total = -(-n // batch_size)
-            plan = plan_calls(n, batch_size, min(total, steps or total),
-                         self._fused_steps(callback_list, "predict"))
-            fn = self._function("predict", indexed=True)
-            device_data = jax.device_put((xs, None, None))
+            # Batches are sliced from the host arrays (no copy of the whole data) and
+            # enough of them go into one call to amortize dispatch; outputs stay on
+            # the device until all calls are queued.
+            group = min(self._fused_steps(callback_list, "predict"),
+                        max(1, PREDICT_ROWS_PER_CALL // batch_size))
+            fn = self._predict_batches_function()
             chunks, step = [], 0
-            for start, size, count in plan:
+            for start, size, count in plan_calls(n, batch_size, min(total, steps or total),
+                                                 group):
                 callback_list.on_predict_batch_begin(step)
-                _, self._rng, out = fn(state, self._rng, device_data, None, start,
-                                       batch_size=size, n_steps=count)
+                rows = jax.tree_util.tree_map(lambda a, s=start, e=start + size * count: a[s:e],
+                                              xs)
+                self._rng, out = fn(state, self._rng, rows, batch_size=size)
                 chunks.append(out)
                 step += count
                 callback_list.on_predict_batch_end(step - 1, {"outputs": out})
@@ -67,8 +76,20 @@ class Prediction:
         callback_list.on_predict_end()
         if not chunks:
             raise ValueError("predict received no data batches.")
-        return jax.tree_util.tree_map(lambda *a: np.concatenate([np.asarray(c) for c in a]),
-                                      *chunks)
+        chunks = jax.device_get(chunks)  # one wait for all queued calls
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *chunks)
+
+    def _predict_batches_function(self):
+        """``StepLoops.batches`` of predict, compiled (per row count and batch size)."""
+        if self._rng is None:
+            self._rng = lrandom.next_key()
+        fn = self._jit_cache.get(("predict", "batches"))
+        if fn is None:
+            fn = StepLoops(self, "predict").batches
+            if not self.run_eagerly:
+                fn = jax.jit(fn, static_argnames=("batch_size",))
+            self._jit_cache[("predict", "batches")] = fn
+        return fn
 
     def _predict_state(self) -> PredictState:
         return PredictState([v.value for v in self.trainable_variables],

@@ -29,7 +29,7 @@ from lamina.training.compile_utils import CompiledLoss, CompiledMetrics
 from lamina.training.data_preparation import DataPreparation
 from lamina.training.fit_position import FitRun, ResumableFit, skip_batches
 from lamina.training.logs import LazyLogs
-from lamina.training.loops import AUTO_FUSED_STEPS, StepLoops, plan_calls
+from lamina.training.loops import AUTO_FUSED_STEPS, BlockRunner, StepLoops, fuses, plan_calls
 from lamina.training.prediction import Prediction
 from lamina.training.step_state import PredictState, TestState, TrainState
 from lamina.training.steps import StepMethods
@@ -210,17 +210,20 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
     # -- compiled functions ---------------------------------------------------
     def _function(self, kind: str, indexed: bool):
         """The compiled loop of ``kind`` ("train", "test" or "predict") over batches:
-        gathered from device data (``indexed``) or given one at a time. Cached per
-        ``(kind, indexed)`` in ``self._jit_cache`` until the next ``compile``."""
+        blocks gathered from in-memory data (``indexed``, a ``BlockRunner``) or given
+        one at a time. Cached per ``(kind, indexed)`` in ``self._jit_cache`` until the
+        next ``compile``."""
         if self._rng is None:
             self._rng = lrandom.next_key()
         fn = self._jit_cache.get((kind, indexed))
         if fn is None:
             loops = StepLoops(self, kind)
-            fn = loops.indexed if indexed else loops.single
-            if not self.run_eagerly:
-                fn = jax.jit(fn, static_argnames=("batch_size", "n_steps") if indexed else (),
-                             donate_argnums=(0,) if kind == "train" else ())
+            if indexed:
+                fn = BlockRunner(loops, jit=not self.run_eagerly)
+            elif self.run_eagerly:
+                fn = loops.single
+            else:
+                fn = jax.jit(loops.single, donate_argnums=(0,) if kind == "train" else ())
             self._jit_cache[(kind, indexed)] = fn
         return fn
 
@@ -308,7 +311,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             if run.resumed:  # the Variables take the restored values too
                 run.state = self._write_back(run.state, keep_going=True)
                 run.apply_history(self.history)
-            device_data = train.on_device() if in_memory else None
+            host_data = jax.device_get(train.tree()) if in_memory else None
             epoch_logs = {}
             for epoch in range(run.epoch, epochs):
                 if run.step == 0:  # copies: the train step donates its inputs
@@ -320,7 +323,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                     run.order = self._epoch_order(train.num_samples, batch_size, shuffle, rng)
                 if in_memory:
                     state, step_logs = self._run_indexed_epoch(
-                        "train", run.state, device_data, train.num_samples, batch_size, steps,
+                        "train", run.state, host_data, train.num_samples, batch_size, steps,
                         shuffle, run.order, callback_list, run)
                 else:
                     state, step_logs = self._run_stream_epoch("train", run.state, stream,
@@ -372,9 +375,9 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                                    for s in starts]).astype("int32")
         return None
 
-    def _run_indexed_epoch(self, kind, state, device_data, n, batch_size, steps, shuffle, order,
+    def _run_indexed_epoch(self, kind, state, host_data, n, batch_size, steps, shuffle, order,
                            callback_list, run=None):
-        """One pass of ``kind`` ("train" or "test") over device data, in sample ``order``
+        """One pass of ``kind`` ("train" or "test") over in-memory data, in sample ``order``
         (None: data order); returns the new state and the last logs an overridden step
         returned (else None). With a ``FitRun``, the pass starts after the ``run.step``
         batches already run and records its progress there."""
@@ -390,7 +393,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                 start += size
         else:
             plan = plan_calls(n, batch_size, steps, self._fused_steps(callback_list, kind))
-        perm = None if order is None else jnp.asarray(order)
+        perm = order
         step = 0
         if run is not None:
             plan = skip_batches(plan, run.step)
@@ -402,7 +405,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         for start, size, count in plan:
             for k in range(count):
                 batch_begin(step + k)
-            state, self._rng, step_logs = fn(state, self._rng, device_data, perm, start,
+            state, self._rng, step_logs = fn(state, self._rng, host_data, perm, start,
                                              batch_size=size, n_steps=count)
             step += count
             if run is not None:
@@ -419,16 +422,16 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         return LazyLogs(lambda: self._logs(state, step_logs))
 
     def _fused_steps(self, callback_list, mode: str) -> int:
-        """Batches per compiled call: ``steps_per_execution``, or more when no callback
-        besides the progress bar acts on single batches (the bar just advances in
-        larger strides), so host dispatch stops dominating small models."""
+        """Batches per compiled call: 1 where steps do not fuse (``loops.fuses``), else
+        ``steps_per_execution``, or more when no callback besides the progress bar acts
+        on single batches (the bar just advances in larger strides), so host dispatch
+        stops dominating small models."""
         from lamina.callbacks import ProgbarLogger
 
+        if not fuses(self):
+            return 1
         per_execution = self._steps_per_execution_or1
-        if per_execution > 1 or self.run_eagerly:
-            return per_execution
-        if jax.default_backend() == "cpu" and not all(
-                layer._fuses_into_loops for layer in self._flatten_layers()):
+        if per_execution > 1:
             return per_execution
         if any(cb._needs_batch_hooks(mode) for cb in callback_list.callbacks
                if not isinstance(cb, ProgbarLogger)):
@@ -512,8 +515,8 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             n = data.num_samples
             total = -(-n // batch_size)
             state, step_logs = self._run_indexed_epoch(
-                "test", state, data.on_device(), n, batch_size, min(total, steps or total),
-                False, None, callback_list)
+                "test", state, jax.device_get(data.tree()), n, batch_size,
+                min(total, steps or total), False, None, callback_list)
         else:
             state, step_logs = self._run_stream_epoch("test", state, data, callback_list)
         logs = self._logs(state, step_logs)
