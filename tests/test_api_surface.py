@@ -89,10 +89,6 @@ EXCLUSIONS = {
     "callbacks": {
         "ModelCheckpoint": ("needs model/weights saving", SAVING),
         "OrbaxCheckpoint": ("Orbax checkpointing", SAVING),
-        "TensorBoard": ("TensorBoard logging", VISUALIZATION),
-        "RemoteMonitor": ("posts logs to a server (needs network access)", NOT_PLANNED),
-        "SwapEMAWeights": ("swaps optimizer EMA weights in for evaluation; no issue filed yet",
-                           NOT_PLANNED),
     },
     "utils": {
         "FeatureSpace": ("structured-data preprocessing", LAYERS),
