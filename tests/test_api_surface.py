@@ -87,7 +87,6 @@ EXCLUSIONS = {
         "legacy": ("Keras 2 optimizer namespace", NOT_PLANNED),
     },
     "callbacks": {
-        "ModelCheckpoint": ("needs model/weights saving", SAVING),
         "OrbaxCheckpoint": ("Orbax checkpointing", SAVING),
     },
     "utils": {
@@ -101,16 +100,7 @@ EXCLUSIONS = {
                                          NOT_PLANNED),
         "legacy": ("Keras 2 compatibility namespace", NOT_PLANNED),
     },
-    "models": {
-        "load_model": ("loading .keras files", SAVING),
-        "save_model": ("writing .keras files", SAVING),
-        "model_from_json": ("models from JSON configs", SAVING),
-    },
     "saving": {
-        "load_model": ("loading .keras files", SAVING),
-        "save_model": ("writing .keras files", SAVING),
-        "load_weights": ("loading weight files", SAVING),
-        "save_weights": ("writing weight files", SAVING),
         "KerasFileEditor": ("inspecting/editing .keras files", SAVING),
     },
 }
