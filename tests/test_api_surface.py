@@ -55,9 +55,6 @@ EXCLUSIONS = {
         "wrappers": ("scikit-learn wrappers", NOT_PLANNED),
     },
     "layers": {
-        **{name: ("adaptive pooling layers", LAYERS) for name in (
-            "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
-            "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D")},
         **{name: ("image preprocessing and augmentation layers", LAYERS) for name in (
             "AugMix", "AutoContrast", "CenterCrop",
             "ContrastLimitedAdaptiveHistogramEqualization", "CutMix", "Equalization",
@@ -67,21 +64,8 @@ EXCLUSIONS = {
             "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective",
             "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
             "RandomShear", "RandomTranslation", "RandomZoom", "Resizing", "Solarization")},
-        **{name: ("lookup and text preprocessing layers", LAYERS) for name in (
-            "HashedCrossing", "IntegerLookup", "StringLookup", "TextVectorization")},
-        **{name: ("audio preprocessing layers", LAYERS) for name in (
-            "MelSpectrogram", "STFTSpectrogram")},
-        "RMSNormalization": ("normalization layer", LAYERS),
-        "ReversibleEmbedding": ("embedding layer", LAYERS),
-        "serialize": ("layer (de)serialization helpers", SAVING),
-        "deserialize": ("layer (de)serialization helpers", SAVING),
         "TFSMLayer": ("loads TensorFlow SavedModels (needs TensorFlow)", NOT_PLANNED),
         "TorchModuleWrapper": ("wraps torch modules (torch backend only)", NOT_PLANNED),
-    },
-    "initializers": {
-        "STFT": ("STFT kernel initializer (for STFTSpectrogram)", LAYERS),
-        "STFTInitializer": ("STFT kernel initializer (for STFTSpectrogram)", LAYERS),
-        "stft": ("STFT kernel initializer (for STFTSpectrogram)", LAYERS),
     },
     "optimizers": {
         "legacy": ("Keras 2 optimizer namespace", NOT_PLANNED),
@@ -92,12 +76,6 @@ EXCLUSIONS = {
     "utils": {
         "FeatureSpace": ("structured-data preprocessing", LAYERS),
         "bounding_boxes": ("bounding-box utilities for image preprocessing layers", LAYERS),
-        "image_dataset_from_directory": ("directory dataset loaders (tf.data/grain in Keras)",
-                                         NOT_PLANNED),
-        "text_dataset_from_directory": ("directory dataset loaders (tf.data/grain in Keras)",
-                                        NOT_PLANNED),
-        "audio_dataset_from_directory": ("directory dataset loaders (tf.data/grain in Keras)",
-                                         NOT_PLANNED),
         "legacy": ("Keras 2 compatibility namespace", NOT_PLANNED),
     },
     "saving": {
