@@ -38,11 +38,11 @@ def test_public_names_match_keras():
     ours = {n for n in dir(lc) if not n.startswith("_")} - {
         "backup_and_restore", "backup_file",
         "callback", "callback_list", "csv_logger", "early_stopping", "history",
-        "lambda_callback", "learning_rate_scheduler", "progbar_logger", "reduce_lr_on_plateau",
-        "terminate_on_nan"}
+        "lambda_callback", "learning_rate_scheduler", "model_checkpoint", "progbar_logger",
+        "reduce_lr_on_plateau", "terminate_on_nan"}
     expected = {"BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
-                "LambdaCallback", "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau",
-                "TerminateOnNaN"}
+                "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
+                "ReduceLROnPlateau", "TerminateOnNaN"}
     assert expected <= {n for n in dir(keras.callbacks)}
     assert ours == expected
 
