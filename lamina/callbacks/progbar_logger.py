@@ -16,8 +16,8 @@ class ProgbarLogger(Callback):
     epoch, None if unknown) from the loop parameters. During ``fit`` the
     validation loop draws no bar; its results appear on the epoch's line.
 
-    With ``verbose=1`` batch logs are read only when the bar is redrawn (at most
-    every 0.05 s, and never mid-epoch when stdout is not a terminal).
+    With ``verbose=1`` batch logs are read only when the bar is redrawn: at most ten
+    times a second, and never mid-epoch when stdout is not a terminal.
     """
 
     def __init__(self):
@@ -93,7 +93,7 @@ class ProgbarLogger(Callback):
     def _maybe_init_progbar(self) -> None:
         if self.progbar is None:
             # The loop's logs are running aggregates already: show them as given.
-            self.progbar = Progbar(target=self.target, verbose=self.verbose, interval=0.05,
+            self.progbar = Progbar(target=self.target, verbose=self.verbose, interval=0.1,
                                    unit_name="step", stateless_metrics=set())
 
     def _update_progbar(self, batch: int, logs: Any = None) -> None:
