@@ -11,9 +11,10 @@ Layout (lamina's own, not a Keras format):
 
 Arrays whose dtype HDF5 lacks (bfloat16, float8...) are stored as unsigned integers
 of the same width with their dtype name in a ``dtype`` attribute. The file is written
-through ``atomic_write``, so it is always whole; reading checks the structure before
-it reads any data (hard links only, no virtual or external storage, no filters,
-stored bytes equal to the declared size) and parses JSON only: nothing is unpickled.
+through ``atomic_write``, so it is always whole; reading runs the weights-file checks
+of ``lamina.saving.h5_store`` on the whole file before it reads any data (hard links
+only, no virtual or external storage, numeric dtypes, declared sizes the stored
+bytes can hold), then checks the layout, and parses JSON only: nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.saving.atomic import atomic_write
+from lamina.saving.h5_store import MAX_OBJECTS
+from lamina.saving.h5_store import _check_tree as check_tree
 from lamina.training.fit_position import FitPosition
 from lamina.training.step_state import TrainState
 
@@ -75,23 +78,9 @@ def write_backup(path: str, position: FitPosition) -> None:
 
 
 def _read_array(parent: h5py.Group, name: str, path: str) -> np.ndarray:
-    link = parent.get(name, getlink=True)
-    if not isinstance(link, h5py.HardLink):
-        raise ValueError(f"Backup file {path}: '{parent.name}/{name}' is a "
-                         f"{type(link).__name__}; only plain datasets are accepted.")
-    ds = parent[name]
+    ds = parent[name]  # the whole file passed the weights-file checks on opening
     if not isinstance(ds, h5py.Dataset):
         raise ValueError(f"Backup file {path}: '{ds.name}' is not a dataset.")
-    if ds.is_virtual or ds.external or ds.compression is not None or ds.chunks is not None:
-        raise ValueError(f"Backup file {path}: dataset '{ds.name}' uses virtual, external, "
-                         "chunked or filtered storage; backups store plain arrays.")
-    if ds.dtype.kind not in _NATIVE_KINDS:
-        raise ValueError(f"Backup file {path}: dataset '{ds.name}' has dtype {ds.dtype}; "
-                         "expected a numeric dtype.")
-    declared = int(np.prod(ds.shape, dtype=np.int64)) * ds.dtype.itemsize
-    if ds.id.get_storage_size() != declared:
-        raise ValueError(f"Backup file {path}: dataset '{ds.name}' declares {declared} bytes "
-                         f"(shape {ds.shape}) but stores {ds.id.get_storage_size()}.")
     array = np.asarray(ds[()])
     stored = ds.attrs.get("dtype")
     if stored is None:
@@ -107,8 +96,7 @@ def _read_array(parent: h5py.Group, name: str, path: str) -> np.ndarray:
 
 
 def _read_group(f: h5py.File, field: str, path: str) -> list:
-    if field not in f or not isinstance(f.get(field, getlink=True), h5py.HardLink) or (
-            not isinstance(f[field], h5py.Group)):
+    if not isinstance(f.get(field), h5py.Group):
         raise ValueError(f"Backup file {path}: missing group '{field}'.")
     group = f[field]
     names = sorted(group.keys(), key=lambda k: (len(k), k))
@@ -150,6 +138,12 @@ def read_backup(path: str) -> FitPosition:
     except OSError as e:
         raise ValueError(f"Backup file {path} is not a readable HDF5 file: {e}") from None
     with f:
+        try:  # hard links only, no virtual/external storage, sizes the bytes can hold
+            check_tree(f, [MAX_OBJECTS])
+        except ValueError as e:
+            raise ValueError(f"Backup file {path}: {e}") from None
+        except Exception as e:  # h5py raises KeyError/RuntimeError on corrupt headers
+            raise ValueError(f"Backup file {path} is corrupt: {e}") from None
         if f.attrs.get("format") != FORMAT or f.attrs.get("version") != VERSION:
             raise ValueError(f"{path} is not a lamina fit backup (format {FORMAT!r} version "
                              f"{VERSION}); found {f.attrs.get('format')!r} version "

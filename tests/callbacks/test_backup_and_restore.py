@@ -77,18 +77,15 @@ def _random_batch(seed):
     return int(np.random.default_rng(seed).integers(1, STEPS))
 
 
-# The reference fuses batches; save_freq=1 and 2 run batch by batch (their backups
-# need batch hooks), so these runs also show the fused and unfused paths agree bitwise.
-@pytest.mark.parametrize("case", ["every_batch", "double_then_in_save", "epoch_in_save"])
+# The reference fuses batches; save_freq=2 runs batch by batch (its backups need
+# batch hooks), so the resumed runs also show the fused and unfused paths agree bitwise.
+@pytest.mark.parametrize("case", ["batches_then_in_save", "epoch_in_save"])
 def test_killed_fit_resumes_bitwise(env, reference, tmp_path, case):
-    if case == "every_batch":
-        _kill_and_resume(env, reference, tmp_path, 1,
-                         [["--kill-after-batch", str(_random_batch(0))]])
-    elif case == "double_then_in_save":
-        # Killed mid-epoch, then killed again inside a backup write (between the
-        # newest backup's rename to "previous" and the new one's rename).
+    if case == "batches_then_in_save":
+        # Killed mid-epoch at a random batch, then killed again inside a backup write
+        # (between the newest backup's rename to "previous" and the new one's rename).
         _kill_and_resume(env, reference, tmp_path, 2,
-                         [["--kill-after-batch", str(_random_batch(1))],
+                         [["--kill-after-batch", str(_random_batch(0))],
                           ["--kill-in-save", "3"]], double=True)
     else:
         # Epoch-end backups keep batches fused; the kill lands in the second save,
@@ -97,10 +94,10 @@ def test_killed_fit_resumes_bitwise(env, reference, tmp_path, case):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(2, 8))
+@pytest.mark.parametrize("seed", range(1, 7))
 def test_killed_fit_resumes_bitwise_many_seeds(env, reference, tmp_path, seed):
     rng = np.random.default_rng(seed)
-    freq = int(rng.integers(1, 5))
+    freq = int(rng.integers(1, 4))
     kills = [["--kill-after-batch", str(int(rng.integers(1, STEPS)))],
              ["--kill-in-save", str(int(rng.integers(1, 4)))],
              ["--kill-after-batch", str(int(rng.integers(1, STEPS)))]]
@@ -250,13 +247,12 @@ def _tamper(path, edit):
     (lambda f: f["trainable_variables"].move("1", "5"), "must hold datasets '0', '1'"),
     (lambda f: (f.__delitem__("rng_key"),
                 f.__setitem__("rng_key", h5py.ExternalLink("other.h5", "/k"))),
-     "ExternalLink; only plain datasets"),
+     "external link at '/rng_key'"),
     (lambda f: (f.__delitem__("order"),
                 f.create_dataset("order", shape=(10**9,), dtype="int32")),
-     "declares 4000000000 bytes"),
-    (lambda f: (f.__delitem__("order"),
-                f.create_dataset("order", data=np.arange(5), chunks=(5,), compression="gzip")),
-     "chunked or filtered storage"),
+     "declares shape \\(1000000000,\\) \\(4000000000 bytes\\) but stores only 0"),
+    (lambda f: (f.__delitem__("order"), f.__setitem__("order", h5py.SoftLink("/rng_key"))),
+     "soft link at '/order'"),
     (lambda f: f["optimizer_variables/1"].attrs.__setitem__("dtype", "object"),
      "cannot hold dtype"),
     (lambda f: (f.__delitem__("meta"), f.create_dataset(
