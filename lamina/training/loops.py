@@ -51,16 +51,35 @@ class StepLoops:
         self.looped = fuses(model)
 
     def _one(self, state, rng, x, y, sample_weight):
-        model = self.model
-        rng, key = jax.random.split(rng)
-        data = pack_x_y_sample_weight(*model._present_batch(x, y, sample_weight))
+        """One step on one batch: ``(state, rng, logs or outputs)``.
+
+        The step is traced once to a jaxpr with the batch key as an input, then
+        inlined. The trainer's key is split only when the step reads the batch key
+        (a random layer draws): a split compiles to a threefry hash that costs
+        about as much compile time as a small model's whole step.
+        """
+        data = pack_x_y_sample_weight(*self.model._present_batch(x, y, sample_weight))
+        traced, shape = jax.make_jaxpr(self._step, return_shape=True)(state, rng, data)
+        key_var = traced.jaxpr.invars[len(jax.tree_util.tree_leaves(state))]
+        key = rng
+        if any(v is key_var for e in traced.jaxpr.eqns for v in e.invars) or any(
+                v is key_var for v in traced.jaxpr.outvars):
+            rng, key = jax.random.split(rng)
+        flat = jax.core.eval_jaxpr(traced.jaxpr, traced.consts,
+                                   *jax.tree_util.tree_leaves((state, key, data)))
+        new, out = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shape), flat)
+        return new, rng, out
+
+    def _step(self, state, key, data):
+        """``(state, logs or outputs)`` of the model's step on ``data``, with ``key``
+        as the key of the stateless scope around it."""
         with StatelessScope(key=key):
             if self.kind == "predict":
-                outputs, _ = model.predict_step(state, data)
-                return state, rng, outputs
-            logs, new = getattr(model, f"{self.kind}_step")(state, data)
+                outputs, _ = self.model.predict_step(state, data)
+                return state, outputs
+            logs, new = getattr(self.model, f"{self.kind}_step")(state, data)
         new = self._STATES[self.kind](*(list(field) for field in new))
-        return new, rng, (logs if self.keep_logs else None)
+        return new, (logs if self.keep_logs else None)
 
     def single(self, state, rng, x, y=None, sample_weight=None):
         """One batch: ``(state, rng, logs or outputs)``."""

@@ -1,0 +1,109 @@
+"""The fast paths of fit/evaluate/predict: one compiled program per batch shape, fused
+and unfused runs giving bitwise the same weights, host blocks used in place, predict
+slicing host batches, and the trainer's key split only for models that draw."""
+
+import numpy as np
+import pytest
+from oracle import assert_close, keras
+
+import lamina
+from lamina.training.loops import AUTO_FUSED_STEPS, aligned_empty, gather_block
+
+RNG = np.random.default_rng(7)
+X = RNG.standard_normal((200, 5)).astype("float32")
+Y = np.eye(3, dtype="float32")[RNG.integers(0, 3, 200)]
+
+
+def _model(K, dropout=False):
+    inputs = K.Input((5,))
+    h = K.layers.Dense(8, activation="relu")(inputs)
+    if dropout:
+        h = K.layers.Dropout(0.3)(h)
+    return K.Model(inputs, K.layers.Dense(3, activation="softmax")(h))
+
+
+class _EveryBatch(lamina.callbacks.Callback):
+    """Acts on single batches, so fit runs one batch per compiled call."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def _trained(dropout, callbacks=(), steps_per_execution=1):
+    lamina.utils.set_random_seed(3)
+    model = _model(lamina, dropout)
+    model.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=steps_per_execution)
+    history = model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=list(callbacks))
+    return model, history
+
+
+@pytest.fixture(scope="module")
+def fused_runs():
+    return {dropout: _trained(dropout) for dropout in (False, True)}
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_fused_and_unfused_fit_give_identical_weights(fused_runs, dropout):
+    fused, fused_history = fused_runs[dropout]
+    counter = _EveryBatch()
+    unfused, unfused_history = _trained(dropout, [counter])
+    assert counter.batches == 2 * 25  # 200 / 8 batches per epoch, one call each
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert fused_history.history == unfused_history.history
+    grouped, _ = _trained(dropout, steps_per_execution=3)  # 25 = 8 calls of 3 + 1
+    for a, b in zip(fused.get_weights(), grouped.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_one_train_program_per_batch_shape():
+    model = _model(lamina)
+    model.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy"])
+    model.fit(X[:8], Y[:8], batch_size=8, verbose=0)  # one batch
+    assert model._trace_counts["train"] == 1
+    model.fit(X, Y, batch_size=8, epochs=2, verbose=0)  # 25 batches: 16 + 9 per epoch
+    assert model._trace_counts["train"] == 1
+    model.fit(X[:196], Y[:196], batch_size=8, verbose=0)  # a partial last batch of 4
+    assert model._trace_counts["train"] == 2
+    model.evaluate(X, Y, batch_size=8, verbose=0)
+    model.evaluate(X[:24], Y[:24], batch_size=8, verbose=0)
+    assert model._trace_counts["test"] == 1
+
+
+def test_trainer_key_advances_only_for_models_that_draw(fused_runs):
+    plain, dropped = fused_runs[False][0], fused_runs[True][0]
+    start = lamina.random.next_key()
+    for model in (plain, dropped):
+        model._rng = start
+        model.fit(X[:16], Y[:16], batch_size=8, verbose=0)
+    np.testing.assert_array_equal(np.asarray(plain._rng), np.asarray(start))
+    assert not np.array_equal(np.asarray(dropped._rng), np.asarray(start))
+
+
+def test_host_blocks_are_aligned_and_gathered_in_order():
+    block = aligned_empty((3, 5, 7), "float32")
+    assert block.ctypes.data % 64 == 0 and block.shape == (3, 5, 7)
+    perm = RNG.permutation(200).astype("int32")
+    x, y, sw = gather_block((X, Y, None), perm, 10, 4, 2, AUTO_FUSED_STEPS)
+    assert x.shape == (AUTO_FUSED_STEPS, 4, 5) and y.shape == (AUTO_FUSED_STEPS, 4, 3)
+    assert sw is None and x.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(x[:2].reshape(8, 5), X[perm[10:18]])
+    x, _, _ = gather_block((X, Y, None), None, 10, 4, 1, 2)
+    np.testing.assert_array_equal(x[0], X[10:14])
+
+
+@pytest.mark.parametrize("n, batch_size", [(200, 8), (131, 16), (1, 1024)])
+def test_predict_matches_keras(n, batch_size):
+    km = _model(keras)
+    lm = _model(lamina)
+    lm.set_weights(km.get_weights())
+    expected = km.predict(X[:n], batch_size=batch_size, verbose=0)
+    got = lm.predict(X[:n], batch_size=batch_size, verbose=0)
+    assert got.shape == (n, 3) and got.flags.writeable
+    assert_close(got, expected)
+    assert_close(lm.predict_on_batch(X[:n]), expected)
