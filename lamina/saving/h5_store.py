@@ -68,7 +68,11 @@ class _EntryReader(collections.abc.Mapping):
         if self._group is None or str(key) not in self._group:
             raise KeyError(f"No variable {key!r} at '{self._where}' in the weights file.")
         try:
-            return np.asarray(self._group[str(key)][()])
+            dset = self._group[str(key)]
+            if not isinstance(dset, h5py.Dataset):  # e.g. a group where a weight belongs
+                raise ValueError(f"Variable {key!r} at '{self._where}' in the weights file is "
+                                 f"a {type(dset).__name__}, not a dataset.")
+            return np.asarray(dset[()])
         except (OSError, RuntimeError, KeyError) as e:
             raise ValueError(f"Could not read variable {key!r} at '{self._where}' in the "
                              f"weights file: {e}") from e

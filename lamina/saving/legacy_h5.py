@@ -19,6 +19,7 @@ variable it goes to. Problems raise ValueError naming them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -61,7 +62,7 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
         The model, compiled when ``compile`` and the file has a training config.
     """
     custom_objects = dict(custom_objects or {})
-    with _open(filepath) as f:
+    with _file_errors(filepath), _open(filepath) as f:
         model_config = _json_attr(f, "model_config", filepath)
         if model_config is None:
             raise ValueError(f"No model config found in the file at {filepath}: it is not a "
@@ -70,7 +71,9 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
         try:
             with SafeModeScope(safe_mode), CustomObjectScope(custom_objects):
                 model = deserialize_keras_object(converted, custom_objects=custom_objects)
-        except (TypeError, KeyError, IndexError) as e:
+        except ValueError:
+            raise
+        except Exception as e:  # a config that does not fit the classes it names
             raise ValueError(f"Could not rebuild the model saved in {filepath}: "
                              f"{type(e).__name__}: {e}") from e
         _load_all(_group(f, "model_weights", filepath), model, match_names=True)
@@ -99,7 +102,7 @@ def load_weights_from_hdf5(model, filepath, by_name=False, skip_mismatch=False) 
     if skip_mismatch and not by_name:
         raise ValueError("skip_mismatch=True requires by_name=True when loading a legacy "
                          "HDF5 weights file.")
-    with _open(filepath) as f:
+    with _file_errors(filepath), _open(filepath) as f:
         group = _group(f, "model_weights", filepath) if "layer_names" not in f.attrs else f
         if by_name:
             _load_by_name(group, model, skip_mismatch)
@@ -108,6 +111,19 @@ def load_weights_from_hdf5(model, filepath, by_name=False, skip_mismatch=False) 
 
 
 # -- reading the file ---------------------------------------------------------------
+
+@contextlib.contextmanager
+def _file_errors(filepath):
+    """A corrupt file makes h5py raise OSError, RuntimeError or KeyError at any read (and
+    a damaged config anything): all of them are a bad file, a ValueError naming it."""
+    try:
+        yield
+    except ValueError:
+        raise
+    except Exception as e:
+        raise ValueError(f"Could not load the HDF5 file {filepath}: {type(e).__name__}: "
+                         f"{e}") from e
+
 
 def _open(filepath) -> h5py.File:
     try:

@@ -114,7 +114,8 @@ def load_state(root, reader, skip_mismatch: bool = False) -> None:
             if isinstance(obj, _optimizer_class()):
                 _check_optimizer_entry(obj, store, f"Optimizer variables at {where}")
             obj.load_own_variables(store)
-        except ValueError as e:
+        except (ValueError, KeyError) as e:  # KeyError: the store lacks a variable's key
+            problem = e.args[0] if isinstance(e, KeyError) and e.args else e
             if not skip_mismatch:
-                raise ValueError(f"Could not load the weights at {where}: {e}") from e
-            warnings.warn(f"Skipping loading weights at {where}: {e}", stacklevel=2)
+                raise ValueError(f"Could not load the weights at {where}: {problem}") from e
+            warnings.warn(f"Skipping loading weights at {where}: {problem}", stacklevel=2)
