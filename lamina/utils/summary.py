@@ -45,11 +45,41 @@ def _format_shape(shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
+def _is_shape(x) -> bool:
+    return isinstance(x, (list, tuple)) and all(d is None or isinstance(d, int) for d in x)
+
+
+def _as_tuples(structure):
+    if _is_shape(structure):
+        return tuple(structure)
+    if isinstance(structure, dict):
+        return {k: _as_tuples(v) for k, v in structure.items()}
+    return [_as_tuples(v) for v in structure]
+
+
+def _shape_from_build(layer) -> str:
+    """The output shape a layer built directly (not called on symbolic inputs) computes
+    from the shapes it was built with."""
+    config = layer.get_build_config() if getattr(layer, "built", False) else None
+    if not config:
+        return "?"
+    try:
+        if "input_shape" in config:
+            shape = layer.compute_output_shape(_as_tuples(config["input_shape"]))
+        else:
+            shape = layer.compute_output_shape(**_as_tuples(config["shapes_dict"]))
+    except (NotImplementedError, TypeError, ValueError):  # a shape the layer cannot infer
+        return "?"
+    if _is_shape(shape):
+        return _format_shape(shape)
+    return "[" + ", ".join(_format_shape(s) for s in shape) + "]"
+
+
 def _output_shape(layer) -> str:
     """The shapes of the outputs of the layer's latest call, as Keras shows them."""
     nodes = getattr(layer, "_inbound_nodes", None)
     if not nodes:
-        return "?"
+        return _shape_from_build(layer)
     outputs = nodes[-1].outputs
     if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
         outputs = outputs[0]
