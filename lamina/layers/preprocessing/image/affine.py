@@ -215,8 +215,11 @@ class RandomShear(_AffineLayer):
     def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
                  fill_mode="reflect", fill_value=0.0, data_format=None, seed=None, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
-        self.x_factor = symmetric_range(x_factor, "x_factor", "RandomShear", low=0.0)
-        self.y_factor = symmetric_range(y_factor, "y_factor", "RandomShear", low=0.0)
+        # A number must lie in [0, 1]; a pair (as the config stores the range) in [-1, 1].
+        self.x_factor = symmetric_range(x_factor, "x_factor", "RandomShear",
+                                        low=-1.0 if isinstance(x_factor, (tuple, list)) else 0.0)
+        self.y_factor = symmetric_range(y_factor, "y_factor", "RandomShear",
+                                        low=-1.0 if isinstance(y_factor, (tuple, list)) else 0.0)
 
     def _params(self, batch, height, width, key):
         key_sign, key_y, key_x = jax.random.split(key, 3)
