@@ -80,6 +80,15 @@ class KerasSaveable:
         for variable, value in zip(variables, values):
             variable.assign(value)
 
+    def save_assets(self, dir_path: str) -> None:
+        """Writes files this object needs besides its variables (e.g. a vocabulary) into
+        the folder ``dir_path``; they travel in the ``.keras`` archive under
+        ``assets/<path>``. Nothing by default."""
+
+    def load_assets(self, dir_path: str) -> None:
+        """Reads back what :meth:`save_assets` wrote into ``dir_path``. Called only when
+        the archive holds assets for this object."""
+
     def _serialized_extras(self) -> dict:
         """Keys Keras adds to this object's ``serialize_keras_object`` record (a model's
         ``compile_config``, ...); none for ordinary layers."""

@@ -16,17 +16,19 @@ import datetime
 import io
 import json
 import os
+import tempfile
 
 from lamina.saving import archive, legacy_h5
 from lamina.saving.atomic import atomic_write, atomic_write_bytes
 from lamina.saving.h5_store import H5Reader, H5Writer
+from lamina.saving.saveable import KerasSaveable
 from lamina.saving.serialization import (
     CustomObjectScope,
     SafeModeScope,
     deserialize_keras_object,
     serialize_keras_object,
 )
-from lamina.saving.weights_walk import load_state, save_state
+from lamina.saving.weights_walk import load_state, save_state, saveable_paths
 
 # The Keras version lamina's files declare: the format is Keras 3.15's.
 KERAS_VERSION = "3.15.1"
@@ -63,6 +65,47 @@ def _weights_bytes(model) -> bytes:
     return buffer.getvalue()
 
 
+def _collect_assets(model) -> dict[str, bytes]:
+    """Runs every saveable object's ``save_assets`` in a scratch folder of its own
+    (``<object path>``) and returns the files as archive members ``assets/...``."""
+    members = {}
+    with tempfile.TemporaryDirectory() as root:
+        for path, obj in saveable_paths(model):
+            if isinstance(obj, KerasSaveable):  # optimizers have no assets
+                folder = os.path.join(root, path)
+                os.makedirs(folder, exist_ok=True)
+                obj.save_assets(folder)
+        for folder, _, files in os.walk(root):
+            for name in files:
+                full = os.path.join(folder, name)
+                relative = os.path.relpath(full, root).replace(os.sep, "/")
+                with open(full, "rb") as f:
+                    members[archive.ASSETS + relative] = f.read()
+    return members
+
+
+def _restore_assets(model, members: dict[str, bytes]) -> None:
+    """Writes the archive's (checked) asset members into a scratch folder and calls
+    ``load_assets`` on each object that has a folder of assets there."""
+    assets = {k[len(archive.ASSETS):]: v for k, v in members.items()
+              if k.startswith(archive.ASSETS)}
+    if not assets:
+        return
+    with tempfile.TemporaryDirectory() as root:
+        for relative, data in assets.items():
+            full = os.path.join(root, *relative.split("/"))
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "wb") as f:
+                f.write(data)
+        for path, obj in saveable_paths(model):
+            folder = os.path.join(root, path)
+            if isinstance(obj, KerasSaveable) and os.path.isdir(folder):
+                try:
+                    obj.load_assets(folder)
+                except (OSError, UnicodeDecodeError) as e:
+                    raise ValueError(f"Could not load the assets of '{path}': {e}") from e
+
+
 # -- whole models ----------------------------------------------------------------
 def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
     """Saves ``model`` to a ``.keras`` file (Keras 3's format).
@@ -96,8 +139,10 @@ def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     weights = _weights_bytes(model)
+    assets = _collect_assets(model)
     with atomic_write(path) as tmp:
-        archive.write_archive(tmp, json.dumps(metadata), json.dumps(config), weights)
+        archive.write_archive(tmp, json.dumps(metadata), json.dumps(config), weights,
+                              assets)
 
 
 def _json(data: bytes, what: str):
@@ -170,6 +215,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         load_state(model, reader)
     finally:
         reader.close()
+    _restore_assets(model, members)
     return model
 
 
