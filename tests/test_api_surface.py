@@ -55,15 +55,6 @@ EXCLUSIONS = {
         "wrappers": ("scikit-learn wrappers", NOT_PLANNED),
     },
     "layers": {
-        **{name: ("image preprocessing and augmentation layers", LAYERS) for name in (
-            "AugMix", "AutoContrast", "CenterCrop",
-            "ContrastLimitedAdaptiveHistogramEqualization", "CutMix", "Equalization",
-            "MaxNumBoundingBoxes", "MixUp", "Pipeline", "RandAugment", "RandomBrightness",
-            "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop",
-            "RandomElasticTransform", "RandomErasing", "RandomFlip", "RandomGaussianBlur",
-            "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective",
-            "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
-            "RandomShear", "RandomTranslation", "RandomZoom", "Resizing", "Solarization")},
         "TFSMLayer": ("loads TensorFlow SavedModels (needs TensorFlow)", NOT_PLANNED),
         "TorchModuleWrapper": ("wraps torch modules (torch backend only)", NOT_PLANNED),
     },
