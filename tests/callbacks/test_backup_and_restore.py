@@ -163,6 +163,41 @@ def test_backup_from_another_fit_is_refused(tmp_path):
         _fit([lamina.callbacks.BackupAndRestore(backup, save_freq=1)], batch_size=8)
 
 
+class Batches:
+    """Streamed (not in-memory) data: a re-iterable source of (x, y) batches."""
+
+    def __init__(self):
+        self.x, self.y = resumable_fit.data()
+
+    def __iter__(self):
+        for start in range(0, 40, 8):
+            yield self.x[start:start + 8], self.y[start:start + 8]
+
+
+class InterruptAtEpoch(lamina.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+
+def test_streamed_data_resumes_at_epoch_ends(tmp_path):
+    def fit(callbacks):
+        model = resumable_fit.build_model()
+        model.fit(Batches(), epochs=resumable_fit.EPOCHS, callbacks=callbacks, verbose=0)
+        return model
+
+    reference = fit([])
+    with pytest.raises(KeyboardInterrupt):
+        fit([lamina.callbacks.BackupAndRestore(tmp_path), InterruptAtEpoch()])
+    assert read_backup(tmp_path / "fit_backup.h5").epoch == 2
+    resumed = fit([lamina.callbacks.BackupAndRestore(tmp_path)])
+    for got, want in zip(resumed.weights, reference.weights):
+        assert np.array_equal(np.asarray(got), np.asarray(want))
+    assert resumed.history.epoch == [0, 1, 2]
+    with pytest.raises(NotImplementedError, match="only implemented for in-memory"):
+        fit([lamina.callbacks.BackupAndRestore(tmp_path / "b", save_freq=2)])
+
+
 def test_epoch_end_backups_keep_batches_fused():
     assert not lamina.callbacks.BackupAndRestore("d")._needs_batch_hooks("train")
     assert lamina.callbacks.BackupAndRestore("d", save_freq=3)._needs_batch_hooks("train")
