@@ -28,3 +28,13 @@ def test_creates_missing_folder(tmp_path):
     target = tmp_path / "sub" / "deeper" / "w.h5"
     atomic_write_bytes(target, b"x")
     assert target.read_bytes() == b"x"
+
+
+def test_file_mode_follows_umask(tmp_path):
+    target = tmp_path / "m.bin"
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(target, b"x")
+    finally:
+        os.umask(old)
+    assert (target.stat().st_mode & 0o777) == 0o644
