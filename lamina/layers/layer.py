@@ -45,6 +45,7 @@ from lamina.layers.layer_utils import (  # noqa: F401 - _listify/_tuplify/_signa
 from lamina.saving.saveable import KerasSaveable
 from lamina.saving.serialization import serialize_keras_object
 from lamina.state import StatelessScope, Variable, current_scope
+from lamina.tree import map_shape_structure
 from lamina.utils.naming import to_snake_case, uniquify
 
 # Stand-in sizes for unknown (None) dimensions during abstract evaluation. Far
@@ -626,7 +627,8 @@ class Layer(MaskRules, KerasSaveable):
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (by abstract evaluation by default)."""
-        spec = map_structure(lambda s: KerasTensor(s, self.compute_dtype), _tuplify(input_shape))
+        spec = map_shape_structure(lambda s: KerasTensor(tuple(s), self.compute_dtype),
+                                   input_shape)
         out = self.compute_output_spec(spec)
         return map_structure(lambda t: t.shape, out)
 
