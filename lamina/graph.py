@@ -15,6 +15,7 @@ from typing import Any
 import jax
 
 from lamina import dtypes
+from lamina.user_frames import user_location
 
 
 def flatten(structure) -> list:
@@ -146,6 +147,7 @@ class Node:
         operation: the layer that was called.
         call_args, call_kwargs: the call's arguments, KerasTensors left in place.
         outputs: the structure of output KerasTensors.
+        called_at: the file and line of user code that made the call (or None).
     """
 
     def __init__(self, operation, call_args: tuple, call_kwargs: dict, outputs: Any):
@@ -156,6 +158,8 @@ class Node:
         self.input_tensors = [x for x in flatten((call_args, call_kwargs))
                               if isinstance(x, KerasTensor)]
         self.output_tensors = [x for x in flatten(outputs) if isinstance(x, KerasTensor)]
+        # The user's line that made this call, named by errors about its outputs.
+        self.called_at = user_location()
         self.parent_nodes = []
         for t in self.input_tensors:
             if t._keras_history is not None:

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import dtype_policy as _policies
-from lamina import dtypes
+from lamina import dtypes, user_frames
 from lamina import random as lrandom
 from lamina.call_context import current_training, training_context
 from lamina.graph import KerasTensor, Node, any_symbolic, flatten, map_structure
@@ -67,6 +67,8 @@ class Layer(MaskRules, KerasSaveable):
     # Whether train steps containing this layer may be fused into one loop (see
     # Trainer._fused_steps); False where that is measured to be slow on CPU.
     _fuses_into_loops = True
+    # The user's line that created the layer (lamina.user_frames), named in errors.
+    _created_at = None
 
     def __init__(self, *, activity_regularizer=None, trainable: bool = True, dtype=None,
                  autocast: bool = True, name: str | None = None, **kwargs):
@@ -94,6 +96,7 @@ class Layer(MaskRules, KerasSaveable):
         self._build_shapes = None
         self.input_spec = None
         self._call_has_been_wrapped = False
+        self._created_at = user_frames.user_location(constructing=self)
         from lamina import regularizers  # noqa: PLC0415 - regularizers import layers lazily
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -352,7 +355,15 @@ class Layer(MaskRules, KerasSaveable):
         if not args:
             raise ValueError(f"Layer '{self.name}' was called without inputs.")
         if any_symbolic((args, kwargs)):
-            return self._symbolic_call(args, kwargs)
+            try:
+                return self._symbolic_call(args, kwargs)
+            except Exception as error:  # a graph-building error: point at the user's line
+                note = user_frames.layer_call_note(self, user_frames.user_location())
+                if note is not None:
+                    user_frames.add_note_once(error, note)
+                if not user_frames.filtering_enabled():
+                    raise
+                raise user_frames.without_internal_frames(error) from None
         return self._concrete_call(args, kwargs)
 
     def _resolve_training(self, kwargs: dict) -> dict:
