@@ -28,6 +28,7 @@ from lamina import dtypes, user_frames
 from lamina import random as lrandom
 from lamina.call_context import current_training, training_context
 from lamina.graph import KerasTensor, Node, any_symbolic, flatten, map_structure
+from lamina.jaxpr_utils import reads_last_input
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.layers.layer_masks import MaskRules, _attach_masks
 from lamina.layers.layer_utils import (  # noqa: F401 - _listify/_tuplify/_signature are shared
@@ -377,10 +378,15 @@ class Layer(MaskRules, KerasSaveable):
             kwargs = dict(kwargs, training=training)
         return kwargs
 
-    def _convert_inputs(self, args: tuple, kwargs: dict):
+    def _convert_inputs(self, args: tuple, kwargs: dict, keep_numpy: bool = False):
+        """Inputs as arrays of the compute dtype; ``keep_numpy`` leaves NumPy inputs to
+        a compiled call, which converts them itself (an eager conversion costs about as
+        much as a small model's whole call)."""
         compute = self.compute_dtype
 
         def convert(x):
+            if keep_numpy and isinstance(x, np.ndarray):
+                return x
             x = _to_array(x, compute)
             if self.autocast and hasattr(x, "dtype") and dtypes.is_float(x.dtype) and (
                     dtypes.standardize(x.dtype) != compute):
@@ -407,7 +413,8 @@ class Layer(MaskRules, KerasSaveable):
             return self._call_in_scope(args, kwargs)
         # Top level (eager): masks travel on the arrays as `_keras_mask`, as in Keras.
         kwargs, previous_mask = self._masks_for_call(args, kwargs, _attached_mask)
-        args, kwargs = self._convert_inputs(args, kwargs)
+        args, kwargs = self._convert_inputs(args, kwargs,
+                                            keep_numpy=self._compiles_eager_calls and self.built)
         if kwargs.get("mask") is not None:
             previous_mask = kwargs["mask"]
         # Go through the single execution path with current values.
@@ -415,7 +422,8 @@ class Layer(MaskRules, KerasSaveable):
             self._build_by_tracing(args, kwargs)
         assert_input_compatibility(self.input_spec, args[0], self.name)
         trainable = [v.value for v in self.trainable_variables]
-        non_trainable = [v.value for v in self.non_trainable_variables]
+        non_trainable_variables = self.non_trainable_variables
+        non_trainable = [v.value for v in non_trainable_variables]
         if self._compiles_eager_calls:
             run = self._compiled_call(trainable, non_trainable, args, kwargs)
             # The model's graph computed its outputs' masks along with them.
@@ -423,7 +431,7 @@ class Layer(MaskRules, KerasSaveable):
         else:
             run = self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
             masks = self._output_masks(args[0], run.outputs, previous_mask)
-        for var, value in zip(self.non_trainable_variables, run.non_trainable):
+        for var, value in zip(non_trainable_variables, run.non_trainable):
             var.write(value)
         for layer in self._flatten_layers():
             layer._losses = []
@@ -449,10 +457,17 @@ class Layer(MaskRules, KerasSaveable):
                 run = self._run_stateless(tv, ntv, args, kw, seed, with_masks=True)
                 return run.outputs, run.masks, run.non_trainable, run.activity_losses
 
-            fn = cache[training] = jax.jit(pure)
-        # A fresh key per call, so random layers draw new values each time, as eagerly.
+            fn = jax.jit(pure)
+            seed = lrandom.next_key()
+            # Traced once here (jit reuses the trace): a graph that never reads its key
+            # keeps this one, since making a key costs more than a small model's call.
+            traced = fn.trace(trainable, non_trainable, args, kwargs.get("mask"), seed)
+            cache[training] = fn
+            cache["fixed_seed", training] = None if reads_last_input(traced.jaxpr.jaxpr) else seed
+        # Otherwise a fresh key per call, so random layers draw new values, as eagerly.
+        seed = cache["fixed_seed", training]
         outputs, masks, new_nt, losses = fn(trainable, non_trainable, args, kwargs.get("mask"),
-                                            lrandom.next_key())
+                                            lrandom.next_key() if seed is None else seed)
         return _StatelessRun(outputs, masks, new_nt, losses, [])
 
     def _call_in_scope(self, args: tuple, kwargs: dict):

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from lamina.jaxpr_utils import reads_last_input
 from lamina.state import StatelessScope
 from lamina.training.step_state import (
     PredictState,
@@ -59,18 +60,16 @@ class StepLoops:
         about as much compile time as a small model's whole step.
         """
         data = pack_x_y_sample_weight(*self.model._present_batch(x, y, sample_weight))
-        traced, shape = jax.make_jaxpr(self._step, return_shape=True)(state, rng, data)
-        key_var = traced.jaxpr.invars[len(jax.tree_util.tree_leaves(state))]
+        traced, shape = jax.make_jaxpr(self._step, return_shape=True)(state, data, rng)
         key = rng
-        if any(v is key_var for e in traced.jaxpr.eqns for v in e.invars) or any(
-                v is key_var for v in traced.jaxpr.outvars):
+        if reads_last_input(traced.jaxpr):
             rng, key = jax.random.split(rng)
         flat = jax.core.eval_jaxpr(traced.jaxpr, traced.consts,
-                                   *jax.tree_util.tree_leaves((state, key, data)))
+                                   *jax.tree_util.tree_leaves((state, data, key)))
         new, out = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shape), flat)
         return new, rng, out
 
-    def _step(self, state, key, data):
+    def _step(self, state, data, key):
         """``(state, logs or outputs)`` of the model's step on ``data``, with ``key``
         as the key of the stateless scope around it."""
         with StatelessScope(key=key):

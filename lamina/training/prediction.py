@@ -29,14 +29,14 @@ class Prediction:
         batch_size = check_positive_int(batch_size, "batch_size")
         steps = capped_steps(check_positive_int(steps, "steps"))
         verbose = verbose_level(verbose)
+        if data_mod.is_in_memory(x):
+            batch_size = batch_size or 32
+            xs, n = self._predict_inputs(x)
+            if 0 < n <= batch_size and not callbacks and verbose == 0:
+                return self._predict_rows(xs, n)  # one batch, nothing to report
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps)
         if data_mod.is_in_memory(x):
-            batch_size = batch_size or 32
-            xs = data_mod.structure_inputs(self, x)
-            self._check_input_arrays(xs)
-            n = data_mod.ArrayData(xs, input_names=getattr(self, "input_names", None)).num_samples
-            self._build_model_on(xs)
             state = self._predict_state()
             callback_list.on_predict_begin()
             total = -(-n // batch_size)
@@ -97,5 +97,22 @@ class Prediction:
 
     def predict_on_batch(self, x):
         """Predictions for one batch of inputs."""
-        return self.predict(x, batch_size=max(int(np.shape(jax.tree_util.tree_leaves(
-            data_mod._map_numpy(x, "x"))[0])[0]), 1), verbose=0)
+        xs, n = self._predict_inputs(x)
+        return self._predict_rows(xs, n)
+
+    def _predict_inputs(self, x):
+        """``x`` checked and arranged as the model's inputs, and its sample count; an
+        unbuilt model is built on it."""
+        xs = data_mod.structure_inputs(self, x)
+        self._check_input_arrays(xs)
+        n = data_mod.ArrayData(xs, input_names=getattr(self, "input_names", None)).num_samples
+        self._build_model_on(xs)
+        return xs, n
+
+    def _predict_rows(self, xs, n: int):
+        """The outputs for all ``n`` rows of ``xs`` as one batch, as NumPy arrays."""
+        if n == 0:
+            raise ValueError("predict received no data batches.")
+        fn = self._predict_batches_function()
+        self._rng, out = fn(self._predict_state(), self._rng, xs, batch_size=n)
+        return jax.tree_util.tree_map(np.array, out)
