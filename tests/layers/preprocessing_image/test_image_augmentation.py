@@ -51,6 +51,7 @@ def _make(name, spec, **kwargs):
 
 
 def _run_all(specs):
+    lamina.utils.set_random_seed(0)  # fixes the layers' identifiers, so their keys
     made = {name: _make(name, spec) for name, spec in specs.items()}
 
     @functools.partial(jax.jit, static_argnums=2)
@@ -127,7 +128,9 @@ GEOMETRIC = {
 }
 
 
-def test_boxes_and_masks_move_with_the_image():
+@pytest.mark.parametrize("seed", [0, *(pytest.param(s, marks=pytest.mark.slow) for s in range(1, 6))])
+def test_boxes_and_masks_move_with_the_image(seed):
+    lamina.utils.set_random_seed(seed)
     images, boxes = _hot_pixel_batch()
     data = {"images": images, "segmentation_masks": (images > 0).astype("int32"),
             "bounding_boxes": {"boxes": boxes, "labels": np.ones((8, 1), "int32")}}
@@ -141,8 +144,11 @@ def test_boxes_and_masks_move_with_the_image():
         labels = np.asarray(out["bounding_boxes"]["labels"])[:, 0]
         moved = 0
         for i in range(8):
-            if image[i].max() < 128:  # the hot pixel left the image: so did its box
-                assert labels[i] == -1, name
+            if image[i].max() < 128:
+                # The hot pixel left the image: so did its box, but for a sliver thinner
+                # than a pixel's centre.
+                width, height = box[i, 2] - box[i, 0], box[i, 3] - box[i, 1]
+                assert labels[i] == -1 or min(width, height) < 1.0, (name, box[i])
                 continue
             r, c = np.unravel_index(np.argmax(image[i]), image[i].shape)
             assert mask[i, r, c] == 1, name
