@@ -19,7 +19,8 @@ from lamina.training.fit_position import FitPosition, skip_batches
 from lamina.training.step_state import TrainState
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "resumable_fit.py")
-STEPS = 10 * resumable_fit.EPOCHS  # 39 training samples in batches of 4
+STEPS_PER_EPOCH = 10  # 39 training samples in batches of 4
+STEPS = STEPS_PER_EPOCH * resumable_fit.EPOCHS
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +53,41 @@ def reference(env, tmp_path_factory):
     return _load(out)
 
 
+def _batches_left(backup):
+    """How many batches a restarted run trains: those after the newest readable backup."""
+    for name in ("fit_backup.h5", "fit_backup.previous.h5"):
+        if (backup / name).exists():
+            try:
+                position = read_backup(backup / name)
+            except ValueError:
+                continue
+            return STEPS - position.epoch * STEPS_PER_EPOCH - position.step
+    return STEPS
+
+
 def _kill_and_resume(env, reference, tmp_path, freq, kills, double=False):
+    """Runs the script killed as each of ``kills`` says, then to the end; the final
+    weights and History must equal the uninterrupted reference bitwise.
+
+    ``kills``: ``("batch", n)`` kills after the run's n-th batch, ``("save", n)``
+    inside its n-th backup write; a float n in (0, 1) is a fraction of what the run
+    has left (batches, or backups it will write), drawn when the run starts.
+    """
     backup = tmp_path / "backup"
     out = tmp_path / "weights.npz"
     flags = ["--double"] if double else []
-    for kill in kills:
-        killed = _run(env, out, backup, freq, *flags, *kill)
-        assert killed.returncode == -9, (kill, killed.stderr)
+    for kind, n in kills:
+        if isinstance(n, float):
+            left = _batches_left(backup)
+            left = left - 1 if kind == "batch" else left // (
+                STEPS_PER_EPOCH if freq == "epoch" else freq)
+            if left < 1:
+                continue
+            n = 1 + int(n * left)
+        killed = _run(env, out, backup, freq, *flags,
+                      "--kill-after-batch" if kind == "batch" else "--kill-in-save", str(n))
+        assert killed.returncode == -9, (kind, n, killed.stderr)
         assert not out.exists()
-        assert os.listdir(backup), "no backup written before the kill"
     done = _run(env, out, backup, freq, *flags)
     assert done.returncode == 0, done.stderr
     weights, history = _load(out)
@@ -73,10 +100,6 @@ def _kill_and_resume(env, reference, tmp_path, freq, kills, double=False):
     assert not backup.exists()  # delete_checkpoint=True
 
 
-def _random_batch(seed):
-    return int(np.random.default_rng(seed).integers(1, STEPS))
-
-
 # The reference fuses batches; save_freq=2 runs batch by batch (its backups need
 # batch hooks), so the resumed runs also show the fused and unfused paths agree bitwise.
 @pytest.mark.parametrize("case", ["batches_then_in_save", "epoch_in_save"])
@@ -84,13 +107,13 @@ def test_killed_fit_resumes_bitwise(env, reference, tmp_path, case):
     if case == "batches_then_in_save":
         # Killed mid-epoch at a random batch, then killed again inside a backup write
         # (between the newest backup's rename to "previous" and the new one's rename).
-        _kill_and_resume(env, reference, tmp_path, 2,
-                         [["--kill-after-batch", str(_random_batch(0))],
-                          ["--kill-in-save", "3"]], double=True)
+        fraction = float(np.random.default_rng(0).uniform())
+        _kill_and_resume(env, reference, tmp_path, 2, [("batch", fraction), ("save", 3)],
+                         double=True)
     else:
         # Epoch-end backups keep batches fused; the kill lands in the second save,
         # so the run resumes from the first epoch's end and replays the second.
-        _kill_and_resume(env, reference, tmp_path, "epoch", [["--kill-in-save", "2"]])
+        _kill_and_resume(env, reference, tmp_path, "epoch", [("save", 2)])
 
 
 @pytest.mark.slow
@@ -98,9 +121,7 @@ def test_killed_fit_resumes_bitwise(env, reference, tmp_path, case):
 def test_killed_fit_resumes_bitwise_many_seeds(env, reference, tmp_path, seed):
     rng = np.random.default_rng(seed)
     freq = int(rng.integers(1, 4))
-    kills = [["--kill-after-batch", str(int(rng.integers(1, STEPS)))],
-             ["--kill-in-save", str(int(rng.integers(1, 4)))],
-             ["--kill-after-batch", str(int(rng.integers(1, STEPS)))]]
+    kills = [(kind, float(rng.uniform())) for kind in ("batch", "save", "batch")]
     _kill_and_resume(env, reference, tmp_path, freq, kills, double=bool(seed % 2))
 
 
