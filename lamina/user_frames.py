@@ -125,3 +125,13 @@ def reported_from_user_code(method):
             raise without_internal_frames(error) from None
 
     return wrapper
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a ``warnings.warn`` issued by the caller point at
+    the user's line rather than at lamina's."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and is_internal(frame.f_code.co_filename):
+        frame = frame.f_back
+        level += 1
+    return level

@@ -307,11 +307,11 @@ def test_fit_data_errors_name_the_culprit():
     lm.compile("sgd", loss="mse")
     with pytest.raises(ValueError, match="cardinality.*target .aux_output.: 63"):
         lm.fit(XB, [YB, YB[:63]], verbose=0)
-    with pytest.raises(ValueError, match="Input 'x'.*\\(None, 6\\).*\\(64, 5\\)"):
+    with pytest.raises(ValueError, match="Input 'x'.*\\(batch, 6\\).*\\(64, 5\\)"):
         lm.fit(XB[:, :5], [YB, YB], verbose=0)
-    with pytest.raises(ValueError, match="Missing data for input 'x'"):
+    with pytest.raises(ValueError, match="key 'z', which names no input.*'x'"):
         lm.fit({"z": XB}, [YB, YB], verbose=0)
-    with pytest.raises(ValueError, match="Unknown output name 'oops'"):
+    with pytest.raises(ValueError, match="key 'oops', which names no output"):
         lm.fit(XB, {"oops": YB}, verbose=0)
     with pytest.raises(ValueError, match="2 output.*3 array"):
         lm.fit(XB, [YB, YB, YB], verbose=0)

@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from lamina import dtypes
+from lamina.training.data_checks import unknown_key
 from lamina.training.step_state import unpack_x_y_sample_weight
 
 
@@ -57,12 +58,11 @@ def structure_inputs(model, x):
     if isinstance(x, dict):
         unknown = [k for k in x if k not in names]
         missing = [k for k in names if k not in x]
+        if unknown:  # a misspelt key is also a missing one: name the key first
+            raise unknown_key("input", unknown[0], names, "x")
         if missing:
             raise ValueError(f"Missing data for input {missing[0]!r}: the model expects inputs "
                              f"named {names}, received keys {list(x)}.")
-        if unknown:
-            raise ValueError(f"Unknown input name {unknown[0]!r} in the data: the model's inputs "
-                             f"are {names}.")
         return [_to_numpy(x[k], f"input '{k}'") for k in names]
     flat = list(x) if isinstance(x, (list, tuple)) else [x]
     if len(flat) != len(names):
@@ -79,8 +79,7 @@ def structure_targets(output_names: list[str], y, what: str = "y"):
     if isinstance(y, dict):
         unknown = [k for k in y if k not in output_names]
         if unknown:
-            raise ValueError(f"Unknown output name {unknown[0]!r} in {what}: the model's outputs "
-                             f"are {output_names}.")
+            raise unknown_key("output", unknown[0], output_names, what)
         return [_to_numpy(y.get(k), f"{what} for output '{k}'") for k in output_names]
     if _is_dataframe(y) and n > 1:
         y = [y[c] for c in y.columns]
@@ -145,7 +144,9 @@ class ArrayData:
         if len(sizes) > 1:
             detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
             raise ValueError(f"Data cardinality is ambiguous: all arrays must hold the same "
-                             f"number of samples. Received sizes {detail}.")
+                             f"number of samples. Received sizes {detail}. Give every input, "
+                             "target and sample weight one row per sample (e.g. slice them "
+                             "all to the same length).")
         self.num_samples = sizes.pop()
 
     def split(self, validation_split: float):

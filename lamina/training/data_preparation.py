@@ -10,13 +10,23 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from lamina import user_frames
+from lamina.graph import flatten
 from lamina.training import data as data_mod
-from lamina.training.steps import flat_outputs
+from lamina.training import data_checks
+from lamina.training.steps import StepMethods, flat_outputs
+
+# The step methods whose defaults apply the compiled loss to (y, y_pred) as given; a
+# model overriding one may take targets the compiled loss could not, so they are not
+# checked against it.
+_LOSS_PATH = ("train_step", "test_step", "compute_loss", "compute_loss_and_updates",
+              "stateless_compute_loss")
 
 
 class DataPreparation:
     """The data half of the Trainer mixin (methods need the model's structure)."""
 
+    @user_frames.reported_from_user_code
     def _prepare(self, x, y, sample_weight, class_weight, what: str):
         """Returns ArrayData (in memory) or StreamData for one call."""
         if x is None:
@@ -25,7 +35,7 @@ class DataPreparation:
             y = self._target_tensors
         if data_mod.is_in_memory(x):
             xs = data_mod.structure_inputs(self, x)
-            self._check_input_arrays(xs)
+            self._check_input_arrays(xs, f"the x given to `{what}`")
             names = self._compiled_loss.output_names if self._compiled_loss else None
             ys = data_mod.structure_targets(names, y) if (y is not None and names) else (
                 None if y is None else [data_mod._to_numpy(y, "y")])
@@ -34,6 +44,11 @@ class DataPreparation:
                 sws = self._structure_sample_weight(sample_weight, names or ["output"])
             if class_weight is not None:
                 sws = self._apply_class_weight(class_weight, ys, sws)
+            if ys is not None and data_mod._functional(self):
+                self._check_targets(xs, ys, None, f"the y given to `{what}`")
+            data_checks.warn_about_nan({**data_checks.labelled("input", xs, getattr(
+                self, "input_names", None)), **data_checks.labelled("target", ys, names)},
+                f"the data given to `{what}`")
             return data_mod.ArrayData(xs, ys, sws, getattr(self, "input_names", None), names)
         if y is not None or sample_weight is not None:
             raise ValueError(f"`y` and `sample_weight` must not be given to `{what}` when `x` is "
@@ -71,21 +86,13 @@ class DataPreparation:
             weights = weights * np.asarray(sws[0], "float32")
         return [weights]
 
-    def _check_input_arrays(self, xs) -> None:
+    @user_frames.reported_from_user_code
+    def _check_input_arrays(self, xs, what: str = "x") -> None:
         inputs = getattr(self, "inputs", None)
         if not inputs or not isinstance(xs, list):
             return
         for t, name, arr in zip(inputs, self.input_names, xs):
-            shape = tuple(arr.shape)
-            want = t.shape
-            if len(shape) == len(want) - 1 and want[-1] == 1:
-                continue
-            if len(shape) == len(want) + 1 and shape[-1] == 1:
-                continue
-            if len(shape) != len(want) or any(w is not None and w != s
-                                              for w, s in zip(want[1:], shape[1:])):
-                raise ValueError(f"Input '{name}' of model '{self.name}' is incompatible: "
-                                 f"expected shape {want}, received data of shape {shape}.")
+            data_checks.check_input(t, name, tuple(arr.shape), what)
 
     def _build_model_on(self, x) -> None:
         """Builds an unbuilt model (subclassed, or Sequential without Input) by calling
@@ -93,25 +100,55 @@ class DataPreparation:
         if not self.built:
             self(jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], x))
 
+    @user_frames.reported_from_user_code
     def _build_from_first_batch(self, x, y) -> None:
         """Builds an unbuilt model, the compiled losses and the compiled metrics from
-        the shapes of one batch (``y`` a list aligned with the outputs, or None)."""
+        the shapes of one batch (``y`` a list aligned with the outputs, or None), and
+        checks ``x`` and ``y`` against the model's inputs and the outputs' losses."""
+        self._check_input_arrays(x, "the first batch")
         self._build_model_on(x)
         if self._compiled_loss is not None and self._compiled_metrics.built:
+            if y is not None:
+                self._check_targets(x, y, None)
             return
-        one = jax.tree_util.tree_map(
-            lambda a: jax.ShapeDtypeStruct((1,) + tuple(np.shape(a))[1:], np.asarray(
-                a[:1]).dtype), x)
-        spec = jax.eval_shape(
-            lambda tv, ntv, xx: self.stateless_call(tv, ntv, xx, training=False)[0],
-            [v.value for v in self.trainable_variables],
-            [v.value for v in self.non_trainable_variables],
-            self._present_batch(one, None, None)[0])
+        spec = self._output_spec(x)
         self._build_compile_structures(spec)
+        if y is not None:
+            self._check_targets(x, y, spec)
         if not self._compiled_metrics.built:
             ys = None if y is None else [None if a is None else jax.ShapeDtypeStruct(
                 (1,) + tuple(a.shape)[1:], np.asarray(a[:1]).dtype) for a in y]
             self._compiled_metrics.build(ys, flat_outputs(spec))
+
+    def _output_spec(self, x):
+        """The model's outputs (shapes and dtypes) for a batch of one sample of ``x``."""
+        one = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct((1,) + tuple(np.shape(a))[1:], np.asarray(
+                a[:1]).dtype), x)
+        return jax.eval_shape(
+            lambda tv, ntv, xx: self.stateless_call(tv, ntv, xx, training=False)[0],
+            [v.value for v in self.trainable_variables],
+            [v.value for v in self.non_trainable_variables],
+            self._present_batch(one, None, None)[0])
+
+    def _check_targets(self, x, y, spec, what: str = "y") -> None:
+        """Raises ValueError naming the output, both shapes, the fix and the user's line
+        behind the output when a loss cannot take its targets (see data_checks)."""
+        compiled = self._compiled_loss
+        if compiled is None or any(getattr(type(self), m) is not getattr(StepMethods, m)
+                                   for m in _LOSS_PATH):
+            return
+        tensors = flatten(self._outputs_struct) if data_mod._functional(self) else None
+        if spec is not None:
+            outputs = flat_outputs(spec)
+        elif tensors is not None and all(d is not None for t in tensors for d in t.shape[1:]):
+            outputs = tensors
+        else:
+            outputs = flat_outputs(self._output_spec(x))
+        for i, (loss, target) in enumerate(zip(compiled.losses, y)):
+            if loss is not None and target is not None:
+                data_checks.check_target(loss, target, outputs[i], compiled.output_names[i],
+                                         None if tensors is None else tensors[i], what)
 
     def _prepare_validation(self, validation_data):
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and (
