@@ -119,6 +119,13 @@ def in_safe_mode() -> bool:
     return modes[-1] if modes else True
 
 
+def deserializing_in_safe_mode() -> bool:
+    """Whether a config is being deserialized now, in safe mode: what it names may then
+    neither run code nor make lamina read files outside the model file (e.g. a lookup
+    layer's vocabulary path, CVE-2025-12058)."""
+    return bool(getattr(_scope, "safe_modes", None)) and in_safe_mode()
+
+
 def serialize_function(fn, record: bool = False) -> dict | str:
     """A plain (named) function's record: by its registered name when registered,
     else by name among lamina's built-in functions, as Keras writes it. A built-in
@@ -186,8 +193,10 @@ def _function(config: dict, module_objects, custom_objects):
             if fn is not None:
                 return fn
     fn = builtin_functions().get(inner)
-    if fn is None:
-        raise _unknown("function", config.get("registered_name") or inner)
+    if fn is None:  # Keras writes registered_name "function" for unregistered functions
+        registered = config.get("registered_name")
+        raise _unknown("function", registered if registered not in (None, "function")
+                       else inner)
     return fn
 
 
@@ -255,7 +264,8 @@ def deserialize_keras_object(config, module_objects: dict | None = None,
     if inner is not None and not isinstance(inner, dict):
         raise ValueError(f"The config of {class_name!r} must be a dict, received "
                          f"{type(inner).__name__}.")
-    with CustomObjectScope(custom_objects):
+    # The scope marks a deserialization under way (see `deserializing_in_safe_mode`).
+    with CustomObjectScope(custom_objects), SafeModeScope(in_safe_mode()):
         obj = cls.from_config(inner or {})
         build_config = config.get("build_config")
         if build_config and hasattr(obj, "build_from_config"):

@@ -25,6 +25,7 @@ from lamina.graph import any_symbolic
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode_categorical
 from lamina.layers.preprocessing.hashing import Hashing
+from lamina.saving.serialization import deserializing_in_safe_mode
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 VOCABULARY_FILE = "vocabulary.txt"
@@ -210,6 +211,13 @@ class IndexLookup(Layer):
                              f"Received: output_mode={self.output_mode} and "
                              f"idf_weights={idf_weights}")
         if isinstance(vocabulary, str):
+            if deserializing_in_safe_mode():  # before any file access: CVE-2025-12058
+                raise ValueError(
+                    f"Layer '{self.name}': its config names a vocabulary file "
+                    f"({vocabulary!r}) outside the model file; reading it could expose "
+                    "any file, so it is refused in safe mode. If you trust the model's "
+                    "source, load it with `safe_mode=False` or call "
+                    "`lamina.config.enable_unsafe_deserialization()`.")
             if self.output_mode == "tf_idf":
                 raise ValueError("output_mode `'tf_idf'` does not support loading a "
                                  "vocabulary from file.")
