@@ -220,6 +220,15 @@ def test_streamed_data_resumes_at_epoch_ends(tmp_path):
 
 
 def test_epoch_end_backups_keep_batches_fused():
+    # The kill tests' claim: their reference fuses batches, save_freq=2 does not.
+    model = resumable_fit.build_model()
+
+    def fused(*callbacks):
+        return model._fused_steps(lamina.callbacks.CallbackList(list(callbacks), model=model),
+                                  "train")
+
+    assert fused() == fused(lamina.callbacks.BackupAndRestore("d")) == 16
+    assert fused(lamina.callbacks.BackupAndRestore("d", save_freq=2)) == 1
     assert not lamina.callbacks.BackupAndRestore("d")._needs_batch_hooks("train")
     assert lamina.callbacks.BackupAndRestore("d", save_freq=3)._needs_batch_hooks("train")
     assert not lamina.callbacks.BackupAndRestore("d", save_freq=3)._needs_batch_hooks("test")
