@@ -289,7 +289,15 @@ class Lambda(Layer):
         """Keras's Lambda config: a lambda function is saved as bytecode (a
         ``__lambda__`` record, loadable only outside safe mode), a named function by
         name (it must be registered, or built in, to load)."""
-        config = {"function": _function_config(self.function)}
+        try:
+            config = {"function": _function_config(self.function)}
+        except TypeError as error:
+            raise TypeError(
+                f"Lambda layer '{self.name}' cannot be saved: {error} A saved Lambda's "
+                "function must be a Python lambda (saved as bytecode; loading it needs "
+                "`safe_mode=False`) or a named function registered with "
+                "`@keras.saving.register_keras_serializable()` (loads safely); for anything "
+                "else write a Layer subclass with `get_config()`.") from None
         if self.output_shape_arg is not None:
             config["output_shape"] = (_function_config(self.output_shape_arg)
                                       if callable(self.output_shape_arg)
@@ -309,11 +317,26 @@ class Lambda(Layer):
             if lambda_code.is_lambda_record(value):
                 config[key] = lambda_code.load_lambda(value, name)
             elif isinstance(value, dict) and "class_name" in value:
-                config[key] = deserialize_keras_object(value, custom_objects=custom_objects)
+                config[key] = _load_function(value, name, key, custom_objects)
         if "arguments" in config:
             config["arguments"] = deserialize_keras_object(config["arguments"],
                                                            custom_objects=custom_objects)
         return cls(**config)
+
+
+def _load_function(record: dict, layer_name: str, key: str, custom_objects):
+    try:
+        return deserialize_keras_object(record, custom_objects=custom_objects)
+    except ValueError:
+        if record.get("class_name") != "function":
+            raise
+        fn = record.get("config")
+        raise ValueError(
+            f"Could not locate function {fn!r}, the {key} of Lambda layer '{layer_name}': it "
+            "is neither lamina's nor registered. If the file is yours and this is your "
+            "function, pass it to the loader (`load_model(path, custom_objects="
+            f"{{{fn!r}: {fn}}})`) or decorate its definition with "
+            "`@keras.saving.register_keras_serializable()` before saving and loading.") from None
 
 
 def _function_config(fn):
