@@ -8,10 +8,11 @@ import jax.numpy as jnp
 from lamina import activations, constraints, dtypes, initializers, regularizers
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.layers.layer_utils import BuiltAtInit
 from lamina.saving.serialization import serialize_keras_object as _ser
 
 
-class ReLU(Layer):
+class ReLU(BuiltAtInit, Layer):
     """Rectified linear unit with optional cap, leak and threshold.
 
     Computes ``max_value`` if ``x >= max_value``, ``x`` if
@@ -56,11 +57,8 @@ class ReLU(Layer):
                        "threshold": self.threshold})
         return config
 
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None
 
-class LeakyReLU(Layer):
+class LeakyReLU(BuiltAtInit, Layer):
     """Leaky ReLU: ``x`` for ``x >= 0`` and ``negative_slope * x`` otherwise.
 
     Args:
@@ -88,9 +86,6 @@ class LeakyReLU(Layer):
         config["negative_slope"] = self.negative_slope
         return config
 
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None
 
 class PReLU(Layer):
     """Parametric ReLU: ``x`` for ``x >= 0`` and ``alpha * x`` otherwise, ``alpha`` learned.
@@ -156,7 +151,7 @@ class PReLU(Layer):
         return config
 
 
-class ELU(Layer):
+class ELU(BuiltAtInit, Layer):
     """Exponential linear unit: ``x`` for ``x > 0`` and ``alpha * (exp(x) - 1)`` otherwise.
 
     Args:
@@ -177,17 +172,13 @@ class ELU(Layer):
         config["alpha"] = self.alpha
         return config
 
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None
-
 
 def _large_negative(dtype) -> float:
     # Large enough to vanish after exp, small enough not to overflow float16.
     return -3e4 if dtypes.standardize(dtype) == "float16" else -1e9
 
 
-class Softmax(Layer):
+class Softmax(BuiltAtInit, Layer):
     """Softmax over ``axis``; positions where ``mask`` is False get probability 0.
 
     Args:
@@ -232,7 +223,3 @@ class Softmax(Layer):
         config = super().get_config()
         config["axis"] = self.axis
         return config
-
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None

@@ -11,6 +11,7 @@ from lamina import activations, constraints, initializers, regularizers
 from lamina import random as lrandom
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.layers.layer_utils import BuiltAtInit
 from lamina.saving import lambda_code
 from lamina.saving.serialization import deserialize_keras_object, serialize_function
 from lamina.saving.serialization import serialize_keras_object as _ser
@@ -164,7 +165,7 @@ class Embedding(Layer):
         return config
 
 
-class Activation(Layer):
+class Activation(BuiltAtInit, Layer):
     """Applies an activation function (name or callable) to its input."""
 
     supports_masking = True
@@ -182,7 +183,7 @@ class Activation(Layer):
         return config
 
 
-class Dropout(Layer):
+class Dropout(BuiltAtInit, Layer):
     """Randomly sets a fraction ``rate`` of inputs to 0 during training.
 
     Kept values are scaled by ``1 / (1 - rate)``; at inference the layer is the identity.
@@ -215,7 +216,7 @@ class Dropout(Layer):
         return config
 
 
-class Identity(Layer):
+class Identity(BuiltAtInit, Layer):
     """Returns its input unchanged."""
 
     supports_masking = True
@@ -224,7 +225,7 @@ class Identity(Layer):
         return inputs
 
 
-class Masking(Layer):
+class Masking(BuiltAtInit, Layer):
     """Masks timesteps whose features all equal ``mask_value`` (and zeroes them)."""
 
     supports_masking = True

@@ -123,6 +123,14 @@ class _StatelessRun:
         self.regularization_losses = regularization_losses
 
 
+class BuiltAtInit:
+    """Mixin for the weightless layers Keras builds at construction: Keras saves no
+    build config for them, so neither does lamina (their configs match Keras's)."""
+
+    def get_build_config(self):
+        return None
+
+
 def _listify(value: Any):
     if isinstance(value, dict):
         return {k: _listify(v) for k, v in value.items()}

@@ -17,6 +17,7 @@ from lamina.layers.core import Dropout
 from lamina.layers.cropping_padding import standardize_data_format
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.layers.layer_utils import BuiltAtInit
 
 # The SELU constants: alpha dropout sets dropped units to SELU's negative saturation value.
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -54,9 +55,6 @@ class _SpatialDropout(Dropout):
     def get_config(self):
         return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype}
 
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None
 
 class SpatialDropout1D(_SpatialDropout):
     """Drops entire 1D feature maps (channels) of a (batch, steps, channels) input.
@@ -107,7 +105,7 @@ class SpatialDropout3D(_FormattedSpatialDropout):
     _ndim = 5
 
 
-class GaussianNoise(Layer):
+class GaussianNoise(BuiltAtInit, Layer):
     """Adds zero-centred Gaussian noise with standard deviation ``stddev`` in training.
 
     Args:
@@ -135,11 +133,8 @@ class GaussianNoise(Layer):
         config.update({"stddev": self.stddev, "seed": self.seed})
         return config
 
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None
 
-class GaussianDropout(Layer):
+class GaussianDropout(BuiltAtInit, Layer):
     """Multiplies inputs by Gaussian noise of mean 1 in training.
 
     Args:
@@ -169,11 +164,8 @@ class GaussianDropout(Layer):
         config.update({"rate": self.rate, "seed": self.seed})
         return config
 
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None
 
-class AlphaDropout(Layer):
+class AlphaDropout(BuiltAtInit, Layer):
     """Dropout that keeps the mean and variance of SELU-normalized inputs.
 
     Dropped units are set to SELU's negative saturation value and the result is
@@ -212,11 +204,8 @@ class AlphaDropout(Layer):
         config.update({"rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape})
         return config
 
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None
 
-class ActivityRegularization(Layer):
+class ActivityRegularization(BuiltAtInit, Layer):
     """Returns its input and adds ``l1 * sum(|x|) + l2 * sum(x**2)`` (per sample) as a loss.
 
     Args:
@@ -238,11 +227,6 @@ class ActivityRegularization(Layer):
         config = super().get_config()
         config.update({"l1": self.l1, "l2": self.l2})
         return config
-
-    def get_build_config(self):
-        # Keras builds this weightless layer at construction and saves no build config.
-        return None
-
 
 
 __all__ = ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.layers.layer_utils import BuiltAtInit
 
 
 class Flatten(Layer):
@@ -32,7 +33,7 @@ class Flatten(Layer):
         return config
 
 
-class Reshape(Layer):
+class Reshape(BuiltAtInit, Layer):
     """Reshapes each sample to ``target_shape`` (one entry may be -1)."""
 
     def __init__(self, target_shape, **kwargs):

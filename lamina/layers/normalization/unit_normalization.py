@@ -6,10 +6,11 @@ import jax.numpy as jnp
 from jax import lax
 
 from lamina.layers.layer import Layer
+from lamina.layers.layer_utils import BuiltAtInit
 from lamina.layers.normalization.layer_normalization import check_axes
 
 
-class UnitNormalization(Layer):
+class UnitNormalization(BuiltAtInit, Layer):
     """Divides each input by its L2 norm over ``axis``, so the norm becomes 1.
 
     Norms below ``1e-12`` are treated as ``1e-12`` (the output of an all-zero

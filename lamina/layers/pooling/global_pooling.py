@@ -7,9 +7,10 @@ import jax.numpy as jnp
 from lamina.layers.convolutional import conv_args
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.layers.layer_utils import BuiltAtInit
 
 
-class BaseGlobalPooling(Layer):
+class BaseGlobalPooling(BuiltAtInit, Layer):
     """Reduces all spatial axes of ``(batch, *spatial, channels)`` inputs.
 
     Args:

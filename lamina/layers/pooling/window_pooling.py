@@ -9,9 +9,10 @@ import numpy as np
 from lamina.layers.convolutional import conv_args
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.layers.layer_utils import BuiltAtInit
 
 
-class BasePooling(Layer):
+class BasePooling(BuiltAtInit, Layer):
     """Slides a window over the spatial axes and reduces each window to one value.
 
     Args:

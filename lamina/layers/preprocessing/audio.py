@@ -208,7 +208,6 @@ class MelSpectrogram(Layer):
         self.mag_exp = mag_exp
         self.min_power = min_power
         self.ref_power = ref_power
-        self.built = True
 
     def call(self, inputs):
         dtype = self.compute_dtype if self.compute_dtype in ("float32", "float64") else "float32"
