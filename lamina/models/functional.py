@@ -273,8 +273,10 @@ class Functional(Model):
             # The same mask rules as when the graph was built (Layer._symbolic_call).
             kwargs, previous_mask = layer._masks_for_call(node.call_args, node.call_kwargs,
                                                           mask_of, values=kwargs)
-            if training is not None and kwargs.get("training") is None and (
-                    _signature(layer).training):
+            # As in Keras, a training flag given to the model overrides the one the
+            # node recorded (e.g. the `training=True` default Keras records for image
+            # augmentation layers).
+            if training is not None and _signature(layer).training:
                 kwargs = dict(kwargs, training=training)
             if isinstance(layer, Functional):
                 out, out_mask = layer._run_graph(*args, training=kwargs.get("training"),
