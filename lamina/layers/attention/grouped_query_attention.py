@@ -11,7 +11,12 @@ from lamina import random as lrandom
 from lamina.layers.attention import attention_utils as au
 from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.layer import Layer
+from lamina.saving.saveable import StatelessPart, attribute_order
 from lamina.saving.serialization import serialize_keras_object as _ser
+
+# Public aliases of the projections; Keras has only the private attributes.
+_PUBLIC_PROJECTIONS = frozenset({"query_dense", "key_dense", "gate_dense", "value_dense",
+                                 "output_dense"})
 
 
 class GroupedQueryAttention(Layer):
@@ -131,6 +136,13 @@ class GroupedQueryAttention(Layer):
         if self.use_gate:
             self._gate_dense = self.gate_dense
         self.built = True
+
+    def _saveable_children(self) -> list:
+        # Keras holds the projections as private attributes only, and the softmax and
+        # the dropout as (variable-free) sublayers.
+        parts = [("_dropout_layer", StatelessPart("dropout")), ("_softmax", StatelessPart("softmax"))]
+        children = [kv for kv in super()._saveable_children() if kv[0] not in _PUBLIC_PROJECTIONS]
+        return sorted(children + parts, key=lambda kv: attribute_order(kv[0]))
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None,
                            use_causal_mask=False, return_attention_scores=False):

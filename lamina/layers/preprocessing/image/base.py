@@ -32,7 +32,9 @@ from lamina import random as lrandom
 from lamina.layers.cropping_padding import standardize_data_format
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.image import boxes as box_utils
+from lamina.saving.saveable import attribute_order
 from lamina.state import current_scope
+from lamina.utils.naming import to_snake_case
 
 
 def factor_range(factor, bounds, name: str, layer: str):
@@ -232,13 +234,21 @@ class ImageLayer(Layer):
             result["boxes"], result["labels"] = result["boxes"][0], result["labels"][0]
         return result
 
+    def _class_named_sublayers(self) -> list:
+        """The list of sublayers Keras holds as one attribute each, named after the
+        sublayer's class (RandAugment's operations); weights files name them so.
+        Empty by default."""
+        return []
+
+    def _saveable_children(self) -> list:
+        held = self._class_named_sublayers()
+        children = [(n, v) for n, v in super()._saveable_children() if v is not held]
+        children += [(to_snake_case(type(layer).__name__), layer) for layer in held]
+        return sorted(children, key=lambda kv: attribute_order(kv[0]))
+
     def get_config(self):
         config = super().get_config()
         config["data_format"] = self.data_format
         if self.bounding_box_format is not None:
             config["bounding_box_format"] = self.bounding_box_format
         return config
-
-    def get_build_config(self):
-        # Weightless, built at construction in Keras: no build config is saved.
-        return None

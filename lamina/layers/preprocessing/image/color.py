@@ -221,6 +221,9 @@ class RandomColorJitter(ImageLayer):
         self._steps = [cls(factor, value_range=value_range, seed=seed)
                        for cls, factor in steps if factor is not None]
 
+    def _class_named_sublayers(self) -> list:
+        return self._steps
+
     def _transformation(self, images, key):
         return list(jax.random.split(key, max(len(self._steps), 1)))
 

@@ -29,6 +29,10 @@ class Pipeline(Layer):
             inputs = layer(inputs, training=training)
         return inputs
 
+    def _saveable_children(self) -> list:
+        # Keras's weights walk reaches the sublayers through its `layers` property.
+        return [("layers", list(self._layers))]
+
     def get_config(self):
         return {"layers": serialize_keras_object(list(self._layers)), "name": self.name}
 

@@ -35,6 +35,9 @@ class _Policy(ImageLayer):
         self.factor = factor_range(factor, (0, 1), "factor", type(self).__name__)
         self.interpolation = interpolation
 
+    def _class_named_sublayers(self) -> list:
+        return self._ops
+
     def _operations(self, names):
         factor, value_range = self.factor, self.value_range
         makers = {
