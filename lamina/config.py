@@ -73,13 +73,14 @@ def is_flash_attention_enabled():
 
 
 def enable_traceback_filtering() -> None:
-    """Turns traceback filtering on (the default). Stored for compatibility: lamina
-    does not rewrite tracebacks."""
+    """Turns traceback filtering on (the default): errors about the user's model or data
+    (graph building, fit/evaluate/predict data checks) leave lamina with lamina's and
+    JAX's own frames removed from the traceback (``lamina.user_frames``)."""
     _SETTINGS["traceback_filtering"] = True
 
 
 def disable_traceback_filtering() -> None:
-    """Turns traceback filtering off. Stored for compatibility."""
+    """Turns traceback filtering off: tracebacks keep every frame (for debugging lamina)."""
     _SETTINGS["traceback_filtering"] = False
 
 
