@@ -18,9 +18,10 @@ A subclass implements some of:
 Random layers act only with ``training=True`` (the default of a direct call, as in
 Keras); at inference they return their inputs, images cast to the compute dtype.
 Their keys come from the current stateless scope's key folded with the layer's
-identifier (``lamina.random.draw_key``); an eager call of a layer with a ``seed``
-outside any keyed scope derives its keys from the seed and a per-layer call count,
-so two layers built with the same seed give the same sequence of results.
+identifier (``lamina.random.draw_key``). A direct (eager) call runs as one compiled
+call per training flag and input signature, with a fresh key per call: for a layer
+with a ``seed`` that key comes from the seed and a per-layer call count, so two layers
+built with the same seed give the same sequence of results.
 """
 
 from __future__ import annotations
@@ -120,16 +121,39 @@ class ImageLayer(Layer):
         self._seeded_draws = 0
 
     # -- randomness -----------------------------------------------------------
+    def _seeded_key(self):
+        """The next key of a seeded layer outside a keyed scope: reproducible from the
+        seed alone, as Keras's seeded SeedGenerator."""
+        key = jax.random.fold_in(jax.random.PRNGKey(int(self.seed)), self._seeded_draws)
+        self._seeded_draws += 1
+        return key
+
     def _next_key(self):
         scope = current_scope()
         if self.seed is not None and (scope is None or scope.key is None):
-            # Eager call with a seed: reproducible from the seed alone, as Keras's
-            # seeded SeedGenerator.
-            key = jax.random.fold_in(jax.random.PRNGKey(int(self.seed)), self._seeded_draws)
-            self._seeded_draws += 1
-            return key
+            return self._seeded_key()
+        # Seeded layers fold their seed instead of their identifier, so equal seeds
+        # give equal draws.
         owner = self if self.seed is None else int(self.seed) & 0x7FFFFFFF
         return lrandom.draw_key(owner, self.seed)
+
+    def _concrete_call(self, args, kwargs):
+        if current_scope() is not None or len(args) != 1 or set(kwargs) - {"training"}:
+            return super()._concrete_call(args, kwargs)
+        # A direct call: one compiled call per training flag (and input signature)
+        # instead of one dispatch per operation.
+        training = bool(self._resolve_training(kwargs)["training"])
+        (data,), _ = self._convert_inputs(args, {})
+        data = jax.tree_util.tree_map(jnp.asarray, data)
+        cache = self.__dict__.setdefault("_eager_calls", {})
+        run = cache.get(training)
+        if run is None:
+            def pure(values, key):
+                return self.stateless_call([], [], values, training=training, seed=key)[0]
+
+            run = cache[training] = jax.jit(pure)
+        key = self._seeded_key() if self.seed is not None else lrandom.next_key()
+        return run(data, key)
 
     # -- the parts a subclass overrides -----------------------------------------
     def _transformation(self, images, key):

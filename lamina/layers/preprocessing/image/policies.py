@@ -1,7 +1,8 @@
 """Augmentation policies built from the other layers: RandAugment and AugMix.
 
 The operations are chosen with ``jax.random`` draws and applied with
-``lax.switch``, so a policy compiles into the step like any other layer.
+``lax.switch`` inside ``lax.scan`` loops over the steps, so a policy compiles into the
+step like any other layer, each operation once.
 """
 
 from __future__ import annotations
@@ -120,9 +121,10 @@ class RandAugment(_Policy):
                 "ops": self._draw_all(images, key_ops)}
 
     def _apply(self, apply, value, t):
-        for i in range(self.num_ops):
-            value = self._switch(t["indices"][i], apply, value, t["ops"])
-        return value
+        def step(current, index):
+            return self._switch(index, apply, current, t["ops"]), None
+
+        return jax.lax.scan(step, value, t["indices"])[0]
 
     def _images(self, images, t):
         return self._apply(_images, images, t)
@@ -178,23 +180,30 @@ class AugMix(_Policy):
     def _transformation(self, images, key):
         key_mix, key_w, key_idx, key_ops = jax.random.split(key, 4)
         gamma = jax.random.gamma(key_mix, self.alpha, (self.num_chains,))
-        steps = self.num_chains * self.chain_depth
+        steps = (self.num_chains, self.chain_depth)
+        keys = jax.random.split(key_ops, steps[0] * steps[1])
+        # Each step's operation parameters are drawn from its key inside the loop
+        # (``_mix``), from the images' shape ("template").
         return {"chain_weights": gamma / jnp.sum(gamma),
                 "weight": jax.random.beta(key_w, self.alpha, self.alpha, ()),
-                "indices": jax.random.randint(key_idx, (steps,), 0, len(self._ops) + 1),
-                "ops": [self._draw_all(images, k)
-                        for k in jax.random.split(key_ops, steps)]}
+                "indices": jax.random.randint(key_idx, steps, 0, len(self._ops) + 1),
+                "keys": keys.reshape(steps + keys.shape[1:]), "template": images}
 
     def _mix(self, apply, value, t):
         value = value.astype(jnp.float32)
-        mixed = jnp.zeros_like(value)
-        for chain in range(self.num_chains):
-            out = value
-            for depth in range(self.chain_depth):
-                step = chain * self.chain_depth + depth
-                out = self._switch(t["indices"][step], apply, out, t["ops"][step],
-                                   identity=True)
-            mixed = mixed + out * t["chain_weights"][chain]
+
+        def step(current, step_t):
+            key, index = step_t
+            ops_t = self._draw_all(t["template"], key)
+            return self._switch(index, apply, current, ops_t, identity=True), None
+
+        def chain(mixed, chain_t):
+            keys, indices, weight = chain_t
+            out = jax.lax.scan(step, value, (keys, indices))[0]
+            return mixed + out * weight, None
+
+        mixed = jax.lax.scan(chain, jnp.zeros_like(value),
+                             (t["keys"], t["indices"], t["chain_weights"]))[0]
         return t["weight"] * value + (1.0 - t["weight"]) * mixed
 
     def _images(self, images, t):
