@@ -26,8 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina.saving.atomic import atomic_write
-from lamina.saving.h5_store import MAX_OBJECTS
-from lamina.saving.h5_store import _check_tree as check_tree
+from lamina.saving.h5_store import check_h5_file
 from lamina.training.fit_position import FitPosition
 from lamina.training.step_state import TrainState
 
@@ -139,7 +138,7 @@ def read_backup(path: str) -> FitPosition:
         raise ValueError(f"Backup file {path} is not a readable HDF5 file: {e}") from None
     with f:
         try:  # hard links only, no virtual/external storage, sizes the bytes can hold
-            check_tree(f, [MAX_OBJECTS])
+            check_h5_file(f)
         except ValueError as e:
             raise ValueError(f"Backup file {path}: {e}") from None
         except Exception as e:  # h5py raises KeyError/RuntimeError on corrupt headers

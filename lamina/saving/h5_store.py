@@ -135,6 +135,13 @@ def _check_tree(group: h5py.Group, budget: list) -> None:
                              f"'{where}'.")
 
 
+def check_h5_file(h5file: h5py.File) -> None:
+    """Refuses (ValueError) an HDF5 file lamina should not read: external or soft links,
+    virtual datasets, external storage, non-numeric dtypes, datasets that declare far
+    more bytes than they store, or more than ``MAX_OBJECTS`` objects."""
+    _check_tree(h5file, [MAX_OBJECTS])
+
+
 class H5Reader:
     """Opens a Keras-layout weights file (a path or a binary file) after checking it."""
 
@@ -144,7 +151,7 @@ class H5Reader:
         except (OSError, ValueError) as e:
             raise ValueError(f"The {description} is not a readable HDF5 file: {e}") from e
         try:
-            _check_tree(self._file, [MAX_OBJECTS])
+            check_h5_file(self._file)
         except ValueError:
             self._file.close()
             raise

@@ -131,7 +131,7 @@ def _open(filepath) -> h5py.File:
     except (OSError, ValueError) as e:
         raise ValueError(f"{filepath} is not a readable HDF5 file: {e}") from e
     try:
-        h5_store._check_tree(f, [h5_store.MAX_OBJECTS])
+        h5_store.check_h5_file(f)
     except ValueError:
         f.close()
         raise

@@ -39,10 +39,12 @@ def test_public_names_match_keras():
         "backup_and_restore", "backup_file",
         "callback", "callback_list", "csv_logger", "early_stopping", "history",
         "lambda_callback", "learning_rate_scheduler", "model_checkpoint", "progbar_logger",
-        "reduce_lr_on_plateau", "terminate_on_nan"}
+        "reduce_lr_on_plateau", "remote_monitor", "swap_ema_weights", "tensorboard",
+        "terminate_on_nan"}
     expected = {"BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
                 "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
-                "ReduceLROnPlateau", "TerminateOnNaN"}
+                "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard",
+                "TerminateOnNaN"}
     assert expected <= {n for n in dir(keras.callbacks)}
     assert ours == expected
 
