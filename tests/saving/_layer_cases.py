@@ -98,6 +98,8 @@ def _cases() -> dict:
         "Embedding": case(lambda K: K.layers.Embedding(10, 3, mask_zero=True),
                           Inp((5,), "int32", 0, 10)),
         "Identity": case(lambda K: K.layers.Identity(), V),
+        # a named function (lambda bytecode: tests/saving/test_loader_safety.py)
+        "Lambda": case(lambda K: K.layers.Lambda(K.activations.relu), V),
         "Masking": case(lambda K: K.layers.Masking(0.5), SEQ),
         "ReversibleEmbedding": case(lambda K: K.layers.ReversibleEmbedding(10, 3),
                                     Inp((5,), "int32", 0, 10)),
