@@ -148,8 +148,9 @@ class H5Reader:
     def __init__(self, source, description: str = "weights file"):
         try:
             self._file = h5py.File(source, "r")
-        except (OSError, ValueError) as e:
-            raise ValueError(f"The {description} is not a readable HDF5 file: {e}") from e
+        except Exception as e:  # OSError; OverflowError and others on corrupt superblocks
+            raise ValueError(f"The {description} is not a readable HDF5 file: "
+                             f"{type(e).__name__}: {e}") from e
         try:
             check_h5_file(self._file)
         except ValueError:

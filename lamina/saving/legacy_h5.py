@@ -128,8 +128,9 @@ def _file_errors(filepath):
 def _open(filepath) -> h5py.File:
     try:
         f = h5py.File(filepath, "r")
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{filepath} is not a readable HDF5 file: {e}") from e
+    except Exception as e:  # OSError; OverflowError and others on corrupt superblocks
+        raise ValueError(f"{filepath} is not a readable HDF5 file: {type(e).__name__}: "
+                         f"{e}") from e
     try:
         h5_store.check_h5_file(f)
     except ValueError:

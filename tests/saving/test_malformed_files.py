@@ -13,6 +13,7 @@ import io
 import json
 import struct
 import zipfile
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -20,6 +21,7 @@ import pytest
 
 import lamina as keras
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_h5"
 KERNEL = "layers/dense/vars/0"  # the kernel of the first Dense ("hidden"), shape (3, 4)
 BIAS = "layers/dense/vars/1"
 
@@ -340,3 +342,26 @@ def test_a_zip_given_as_weights_and_weights_given_as_a_model_are_refused(tmp_pat
     path.write_bytes(tiny_files.weights_bytes)
     with pytest.raises(ValueError, match=r"not a readable \.keras \(zip\) file"):
         _load_keras(path)
+
+
+def _impossible_address(data: bytes) -> bytes:
+    """A version-0 superblock whose driver-information address (bytes 48..55, all ones
+    when undefined) becomes 0xffffffffffffff80: h5py raises OverflowError opening it
+    from memory (the weights member of a .keras file; found by the fuzz test), OSError
+    from a path."""
+    assert data[8] == 0 and data[48:56] == b"\xff" * 8  # version 0, no driver block
+    return data[:48] + b"\x80" + data[49:]
+
+
+def test_a_superblock_with_an_impossible_address_is_refused(tmp_path, tiny_files):
+    weights = _impossible_address(tiny_files.weights_bytes)
+    path = tmp_path / "m.weights.h5"
+    path.write_bytes(weights)
+    with pytest.raises(ValueError, match="not a readable HDF5 file: OSError"):
+        tiny_files.model().load_weights(path)
+    with pytest.raises(ValueError, match="not a readable HDF5 file: OverflowError"):
+        _load_keras(_keras(tmp_path, tiny_files, weights=weights))
+    legacy = tmp_path / "m.h5"
+    legacy.write_bytes(_impossible_address((FIXTURES / "mlp.h5").read_bytes()))
+    with pytest.raises(ValueError, match="not a readable HDF5 file: OSError"):
+        _load_keras(legacy)
