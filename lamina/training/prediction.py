@@ -37,8 +37,8 @@ class Prediction:
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps)
         if data_mod.is_in_memory(x):
+            callback_list.on_predict_begin()  # first: a callback may swap the weights
             state = self._predict_state()
-            callback_list.on_predict_begin()
             total = -(-n // batch_size)
             # Batches are sliced from the host arrays (no copy of the whole data) and
             # enough of them go into one call to amortize dispatch; outputs stay on

@@ -31,7 +31,7 @@ from lamina.training.fit_position import FitRun, ResumableFit, skip_batches
 from lamina.training.logs import LazyLogs
 from lamina.training.loops import AUTO_FUSED_STEPS, BlockRunner, StepLoops, fuses, plan_calls
 from lamina.training.prediction import Prediction
-from lamina.training.step_state import PredictState, TestState, TrainState
+from lamina.training.step_state import TestState, TrainState
 from lamina.training.steps import StepMethods
 
 
@@ -169,11 +169,9 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                            self._fresh_metrics_variables())
         return jax.tree_util.tree_map(jnp.copy, state)
 
-    def _test_state(self, train_state: TrainState | None = None) -> TestState:
-        source = train_state if train_state is not None else PredictState(
-            [v.value for v in self.trainable_variables],
-            [v.value for v in self.non_trainable_variables])
-        return TestState(source.trainable_variables, source.non_trainable_variables,
+    def _test_state(self) -> TestState:
+        return TestState([v.value for v in self.trainable_variables],
+                         [v.value for v in self.non_trainable_variables],
                          self._fresh_metrics_variables())
 
     def _write_back(self, state, keep_going: bool = False):
@@ -335,7 +333,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                     else (epoch + 1) % validation_freq == 0)
                 if run_val:
                     val_logs = self._evaluate_data(val, validation_batch_size or batch_size or 32,
-                                                   validation_steps, None, state)
+                                                   validation_steps, callback_list, in_fit=True)
                     epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 run.end_epoch(state)
                 callback_list.on_epoch_end(epoch, epoch_logs)
@@ -481,7 +479,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
 
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps)
-        logs = self._evaluate_data(data, batch_size or 32, steps, callback_list, None)
+        logs = self._evaluate_data(data, batch_size or 32, steps, callback_list)
         return self._format_logs(logs, return_dict)
 
     def _format_logs(self, logs: dict, return_dict: bool):
@@ -501,16 +499,18 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         values = [logs[k] for k in keys]
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_data(self, data, batch_size, steps, callback_list, train_state) -> dict:
-        from lamina.callbacks import CallbackList
-
-        callback_list = callback_list or CallbackList(None, model=self, verbose=0)
+    def _evaluate_data(self, data, batch_size, steps, callback_list, in_fit=False) -> dict:
+        """Runs the test loop over ``data`` with ``callback_list``'s test hooks. Inside
+        ``fit`` (validation) the fit's callbacks get the hooks, as in Keras, and the
+        metric results are not written back to ``model.metrics``."""
         if isinstance(data, data_mod.ArrayData):
             self._build_from_first_batch(*data.tree()[:2])
         elif not isinstance(data, data_mod.StreamData):
             data = self._stream(data, steps, None, "fit (validation_data)")
-        state = self._test_state(train_state)
         callback_list.on_test_begin()
+        # Read after on_test_begin: a callback may swap the weights (SwapEMAWeights).
+        # Inside fit the Variables hold the train state (written back at epoch end).
+        state = self._test_state()
         if isinstance(data, data_mod.ArrayData):
             n = data.num_samples
             total = -(-n // batch_size)
@@ -520,7 +520,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         else:
             state, step_logs = self._run_stream_epoch("test", state, data, callback_list)
         logs = self._logs(state, step_logs)
-        if train_state is None:
+        if not in_fit:
             self._write_back(state)
         callback_list.on_test_end(logs)
         return logs

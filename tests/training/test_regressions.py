@@ -228,3 +228,65 @@ def test_fit_shuffles_the_batch_order_of_a_pydataset():
     seen.clear()
     model.fit(_dataset(lamina, Recording(X, y, 4)), epochs=1, verbose=0, shuffle=False)
     assert seen[-16:] == list(range(16))
+
+
+def _hook_recorder(base):
+    class Recorder(base):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+    for hook in ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_test_begin",
+                 "on_test_end", "on_train_end", "on_predict_begin", "on_predict_end"):
+        def record(self, *args, _hook=hook, **kwargs):
+            self.calls.append(_hook)
+        setattr(Recorder, hook, record)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append("on_test_batch_end")
+    Recorder.on_test_batch_end = on_test_batch_end
+    return Recorder()
+
+
+def test_validation_in_fit_calls_the_test_hooks_of_fit_callbacks_as_keras():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 3)).astype("float32"), rng.normal(size=(12, 1)).astype("float32")
+    calls = []
+    for lib in (keras, lamina):
+        inputs = lib.Input((3,))
+        model = lib.Model(inputs, lib.layers.Dense(1)(inputs))
+        model.compile("sgd", "mse")
+        recorder = _hook_recorder(lib.callbacks.Callback)
+        model.fit(x, y, batch_size=4, epochs=2, validation_data=(x[:8], y[:8]), verbose=0,
+                  callbacks=[recorder])
+        model.predict(x, verbose=0, callbacks=[recorder])
+        calls.append(recorder.calls)
+    assert calls[1] == calls[0]
+    assert calls[1].count("on_test_batch_end") == 4  # 2 validation batches per epoch
+
+
+def test_callbacks_see_the_weights_validation_and_predict_use():
+    """A callback that replaces the weights in on_test_begin/on_predict_begin changes
+    what validation and predict compute (SwapEMAWeights relies on it)."""
+    x = np.ones((4, 2), "float32")
+    inputs = lamina.Input((2,))
+    model = lamina.Model(inputs, lamina.layers.Dense(1, use_bias=False,
+                                                   kernel_initializer="ones")(inputs))
+    model.compile("sgd", "mse")
+
+    class Zero(lamina.callbacks.Callback):
+        def _zero(self, logs=None):
+            self.saved = model.get_weights()
+            model.set_weights([np.zeros_like(w) for w in self.saved])
+
+        def _restore(self, logs=None):
+            model.set_weights(self.saved)
+
+        on_test_begin = on_predict_begin = _zero
+        on_test_end = on_predict_end = _restore
+
+    history = model.fit(x, np.zeros((4, 1), "float32"), epochs=1, verbose=0,
+                        validation_data=(x, np.ones((4, 1), "float32")), callbacks=[Zero()])
+    assert history.history["val_loss"][0] == pytest.approx(1.0)  # zero weights -> 0 vs 1
+    np.testing.assert_array_equal(model.predict(x, verbose=0, callbacks=[Zero()]), 0.0)
+    assert float(np.abs(model.get_weights()[0]).sum()) > 0  # restored afterwards
