@@ -130,6 +130,15 @@ def format_table(summary: dict, libs: list[str]) -> str:
     return "\n".join(lines)
 
 
+def write_json(args, info: dict, results: list[dict]) -> dict:
+    """Writes the raw results and their summary to ``args.out``; returns the summary."""
+    summary = summarize(results, args.libs)
+    with open(args.out, "w") as f:
+        json.dump({"machine": info, "rounds": args.rounds, "cache": args.cache,
+                   "summary": summary, "results": results}, f, indent=1)
+    return summary
+
+
 def machine() -> dict:
     info = {"platform": platform.platform(), "python": platform.python_version(),
             "cpu_count": os.cpu_count()}
@@ -191,21 +200,19 @@ def main(argv=None) -> None:
                     status = "ok" if res.get("ok") else f"FAILED: {res.get('error', '')[-300:]}"
                     print(f"round {rep + 1}/{args.rounds} {workload:8s} {lib:8s} {status}",
                           file=sys.stderr)
+                    write_json(args, info, results)  # partial results survive an interrupt
     finally:
         shutil.rmtree(root, ignore_errors=True)
     try:
         info["loadavg_end"] = os.getloadavg()
     except OSError:
         pass
-    summary = summarize(results, args.libs)
+    summary = write_json(args, info, results)
     table = format_table(summary, args.libs)
     print(f"rounds: {args.rounds}, lamina compile cache: {args.cache}, "
           f"machine: {info.get('cpu', '?')} x {info['cpu_count']}, "
           f"load {info.get('loadavg_start')} -> {info.get('loadavg_end')}")
     print(table)
-    with open(args.out, "w") as f:
-        json.dump({"machine": info, "rounds": args.rounds, "cache": args.cache,
-                   "summary": summary, "results": results}, f, indent=1)
     print(f"wrote {args.out}", file=sys.stderr)
 
 
