@@ -272,3 +272,64 @@ def _cases() -> dict:
 
 
 CASES = _cases()
+
+# More arguments of the same classes, for the slow exhaustive run: "<class>-<what>".
+VARIANTS = {
+    "Conv1D-groups-causal": case(lambda K: K.layers.Conv1D(4, 2, groups=2, padding="causal"),
+                                 Inp((5, 4))),
+    "Conv2D-channels_first": case(lambda K: K.layers.Conv2D(
+        2, 2, data_format="channels_first", use_bias=False), Inp((2, 4, 4))),
+    "Conv2DTranspose-channels_first": case(lambda K: K.layers.Conv2DTranspose(
+        2, 2, strides=2, data_format="channels_first"), Inp((2, 3, 3))),
+    "SeparableConv2D-depth_multiplier": case(lambda K: K.layers.SeparableConv2D(
+        2, 2, depth_multiplier=2, use_bias=False), IMG),
+    "DepthwiseConv2D-regularizer": case(lambda K: K.layers.DepthwiseConv2D(
+        2, depthwise_regularizer="l2"), IMG),
+    "Dense-regularizer-constraint": case(lambda K: K.layers.Dense(
+        3, kernel_regularizer="l2", bias_constraint="non_neg"), V),
+    "Embedding-regularizer": case(lambda K: K.layers.Embedding(
+        10, 3, embeddings_regularizer="l1"), Inp((5,), "int32", 0, 10)),
+    "ReversibleEmbedding-untied": case(lambda K: K.layers.ReversibleEmbedding(
+        10, 3, tie_weights=False), Inp((5,), "int32", 0, 10)),
+    "EinsumDense-3d": case(lambda K: K.layers.EinsumDense(
+        "abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de"), SEQ),
+    "PReLU-unshared": case(lambda K: K.layers.PReLU(alpha_initializer="ones"), SEQ),
+    "Dot-axes": case(lambda K: K.layers.Dot(axes=(2, 2)), SEQ, SEQ, call=_listed),
+    "UpSampling2D-channels_first": case(lambda K: K.layers.UpSampling2D(
+        (2, 1), data_format="channels_first"), Inp((2, 3, 3))),
+    "BatchNormalization-no-center": case(lambda K: K.layers.BatchNormalization(
+        center=False, momentum=0.9), IMG),
+    "LayerNormalization-axes": case(lambda K: K.layers.LayerNormalization(
+        axis=[1, 2], center=False), SEQ),
+    "GroupNormalization-no-scale": case(lambda K: K.layers.GroupNormalization(
+        groups=1, scale=False), SEQ),
+    "RMSNormalization-epsilon": case(lambda K: K.layers.RMSNormalization(epsilon=1e-3), SEQ),
+    "SpectralNormalization-conv": case(lambda K: K.layers.SpectralNormalization(
+        K.layers.Conv1D(2, 2), power_iterations=2), SEQ),
+    "Attention-concat": case(lambda K: K.layers.Attention(score_mode="concat", dropout=0.1),
+                             *SEQ2, call=_listed),
+    "MultiHeadAttention-output_shape": case(lambda K: K.layers.MultiHeadAttention(
+        2, 2, use_bias=False, output_shape=5), *SEQ2, call=_query_value),
+    "LSTM-unrolled-sequences": case(lambda K: K.layers.LSTM(
+        3, return_sequences=True, unroll=True, use_bias=False), SEQ),
+    "SimpleRNN-backwards-state": case(lambda K: K.layers.SimpleRNN(
+        2, return_state=True, go_backwards=True), SEQ),
+    "Bidirectional-gru-sum": case(lambda K: K.layers.Bidirectional(K.layers.GRU(
+        2, return_sequences=True, reset_after=False), merge_mode="sum"), SEQ),
+    "Bidirectional-backward_layer": case(lambda K: K.layers.Bidirectional(
+        K.layers.LSTM(2), backward_layer=K.layers.LSTM(2, go_backwards=True)), SEQ),
+    "ConvLSTM2D-sequences-same": case(lambda K: K.layers.ConvLSTM2D(
+        1, 2, return_sequences=True, padding="same"), Inp((2, 3, 3, 1))),
+    "TimeDistributed-conv": case(lambda K: K.layers.TimeDistributed(K.layers.Conv1D(2, 2)),
+                                 Inp((3, 5, 2))),
+    "Normalization-fixed": case(lambda K: K.layers.Normalization(
+        mean=[0.1, 0.2, 0.3, 0.4], variance=[1.0, 2.0, 3.0, 4.0]), V),
+    "Normalization-invert-axes": case(lambda K: K.layers.Normalization(
+        axis=(1, 2), invert=True), SEQ),
+    "Discretization-one_hot": case(lambda K: K.layers.Discretization(
+        bin_boundaries=[0.0], output_mode="one_hot"), V),
+    "CategoryEncoding-one_hot": case(lambda K: K.layers.CategoryEncoding(
+        4, output_mode="one_hot"), Inp((1,), "int32", 0, 4)),
+    "Rescaling-per-channel": case(lambda K: K.layers.Rescaling([0.5, 1.0, 2.0]), PIX),
+    "Resizing-nearest": case(lambda K: K.layers.Resizing(3, 3, interpolation="nearest"), PIX),
+}

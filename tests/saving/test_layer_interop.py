@@ -15,7 +15,7 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
-from _layer_cases import CASES
+from _layer_cases import CASES, VARIANTS
 from oracle import assert_close, keras
 
 import lamina
@@ -84,8 +84,12 @@ def test_every_public_layer_has_a_case():
 
 
 # -- building, saving, comparing -----------------------------------------------------
+def case_named(name):
+    return CASES[name] if name in CASES else VARIANTS[name]
+
+
 def build(K, name):
-    case = CASES[name]
+    case = case_named(name)
     inputs = [K.Input(i.shape, dtype=i.dtype) for i in case.inputs]
     layer = case.make(K)
     outputs = case.call(layer, inputs)
@@ -107,7 +111,7 @@ def randomize(model, rng) -> None:
 
 def sample_inputs(name):
     rng = np.random.default_rng(len(name))
-    x = [i.sample(rng, 2) for i in CASES[name].inputs]
+    x = [i.sample(rng, 2) for i in case_named(name).inputs]
     return x if len(x) > 1 else x[0]
 
 
@@ -155,7 +159,7 @@ def saved(tmp_path_factory):
 
 
 def check_loaded(original, loaded, layer_name, name):
-    case = CASES[name]
+    case = case_named(name)
     x = sample_inputs(name)
     assert_close(predict(loaded, x), predict(original, x), case.rtol, case.atol)
     assert_close(loaded.get_weights(), original.get_weights())
@@ -177,6 +181,16 @@ def test_keras_file_loads_in_lamina(name, saved):
 @pytest.mark.parametrize("name", params(
     lambda case: case.keras_cannot_build and f"Keras 3.15.1: {case.keras_cannot_build}"))
 def test_weights_layout_matches_keras(name, saved):
+    assert weights_layout(saved(name, lamina)[2]) == weights_layout(saved(name, keras)[2])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_variant_round_trips_both_ways(name, saved):
+    """More arguments per class (the exhaustive run): both directions and the layout."""
+    for source, load in ((lamina, keras.saving.load_model), (keras, lamina.saving.load_model)):
+        model, layer_name, path = saved(name, source)
+        check_loaded(model, load(path), layer_name, name)
     assert weights_layout(saved(name, lamina)[2]) == weights_layout(saved(name, keras)[2])
 
 
