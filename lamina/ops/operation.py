@@ -32,7 +32,6 @@ import functools
 import inspect
 
 import jax
-import numpy as np
 
 from lamina import dtypes
 from lamina.graph import KerasTensor, Node, any_symbolic, flatten
@@ -205,7 +204,9 @@ def from_json(value):
         kind = value.get("class_name")
         inner = value.get("config")
         if kind == "__numpy__":
-            return np.asarray(inner["value"], dtype=inner["dtype"])
+            from lamina.saving.serialization import numpy_from_record  # noqa: PLC0415
+
+            return numpy_from_record(inner)
         if kind == "__slice__":
             return slice(from_json(inner["start"]), from_json(inner["stop"]),
                          from_json(inner["step"]))

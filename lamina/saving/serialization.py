@@ -174,6 +174,27 @@ def serialize_keras_object(obj):
     raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj).__name__}.")
 
 
+def numpy_from_record(inner) -> np.ndarray:
+    """The array of a ``__numpy__`` record's config (``{"value": nested list, "dtype":
+    name}``). The dtype must be numeric, boolean or a string kind, and a string dtype's
+    width comes from the values, never from the file: ``"S8000000000"`` or a
+    sub-array dtype would make one element gigabytes."""
+    if not isinstance(inner, dict) or not isinstance(inner.get("dtype"), str):
+        raise ValueError(f"A __numpy__ record's config must be a dict with a 'value' and a "
+                         f"dtype name, received {inner!r:.200}.")
+    try:
+        dtype = np.dtype(inner["dtype"])
+    except TypeError as e:
+        raise ValueError(f"A __numpy__ record names an unknown dtype "
+                         f"{inner['dtype']!r:.100}.") from e
+    if dtype.kind in "SU":
+        dtype = np.dtype(dtype.kind)
+    elif dtype.kind not in "biufc":
+        raise ValueError(f"A __numpy__ record's dtype must be numeric, boolean or a string, "
+                         f"received {inner['dtype']!r:.100}.")
+    return np.asarray(inner.get("value"), dtype=dtype)
+
+
 def _unknown(kind: str, name) -> ValueError:
     return ValueError(
         f"Could not locate {kind} {name!r}: a config may only name lamina's own public "
@@ -238,7 +259,7 @@ def deserialize_keras_object(config, module_objects: dict | None = None,
         raise ValueError(f"A config's class_name must be a string, received {class_name!r}.")
     inner = config.get("config")
     if class_name == "__numpy__":
-        return np.asarray(inner["value"], dtype=np.dtype(inner["dtype"]))
+        return numpy_from_record(inner)
     if class_name == "__tuple__":
         return tuple(deserialize_keras_object(v, module_objects, custom_objects)
                      for v in inner["value"])

@@ -365,3 +365,33 @@ def test_a_superblock_with_an_impossible_address_is_refused(tmp_path, tiny_files
     legacy.write_bytes(_impossible_address((FIXTURES / "mlp.h5").read_bytes()))
     with pytest.raises(ValueError, match="not a readable HDF5 file: OSError"):
         _load_keras(legacy)
+
+
+# -- __numpy__ records -----------------------------------------------------------------------
+
+def test_numpy_records_take_string_widths_from_their_values():
+    """``"S200000000"`` would make a 200 MB element (a 4-byte record can ask for
+    gigabytes): the width comes from the values instead."""
+    array = keras.saving.deserialize_keras_object(
+        {"class_name": "__numpy__", "config": {"value": ["a", "bc"], "dtype": "S200000000"}})
+    assert array.dtype == np.dtype("S2") and array.tolist() == [b"a", b"bc"]
+    array = keras.saving.deserialize_keras_object(
+        {"class_name": "__numpy__", "config": {"value": [[1, 2]], "dtype": "float16"}})
+    assert array.dtype == np.float16 and array.shape == (1, 2)
+
+
+@pytest.mark.parametrize("dtype, message", [
+    ("(1099511627776,)f4", "invalid shape|must be numeric"), ("V8", "must be numeric"),
+    ("O", "must be numeric"), ("M8[s]", "must be numeric"), ("no_such_type", "unknown dtype"),
+    (["a", "f4"], "dtype name")])
+def test_numpy_records_with_unsafe_dtypes_are_refused(tmp_path, tiny_files, dtype, message):
+    record = {"class_name": "__numpy__", "config": {"value": [0], "dtype": dtype}}
+    with pytest.raises(ValueError, match=message):
+        keras.saving.deserialize_keras_object(record)
+
+    def edit(config):  # the same record as a call argument of a functional node
+        _layer(config, "hidden")["inbound_nodes"][0]["kwargs"]["extra"] = record
+
+    path = _keras(tmp_path, tiny_files, config=_config_with(tiny_files, edit))
+    with pytest.raises(ValueError, match=message):
+        _load_keras(path)
