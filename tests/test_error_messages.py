@@ -146,6 +146,18 @@ def test_disabling_traceback_filtering_keeps_every_frame():
     assert f"was called at {HERE}:{line}." in _notes(info.value)
 
 
+def test_ops_on_symbolic_tensors_name_the_users_line():
+    a, w = lamina.Input((4,)), lamina.Input(batch_shape=(5, 2))
+    with pytest.raises(ValueError) as info:
+        line = _line() + 1
+        lamina.ops.matmul(a, w)
+    assert "'matmul'" in str(info.value) and "(None, 4), (5, 2)" in str(info.value)
+    assert f"ops.matmul was called at {HERE}:{line}." in _notes(info.value)
+    _assert_short_traceback(info.value, max_lamina=1)
+    with pytest.raises(ValueError):
+        keras.ops.matmul(keras.Input((4,)), keras.Input(batch_shape=(5, 2)))
+
+
 def test_layers_and_nodes_record_the_users_lines():
     line = _line() + 1
     inp = lamina.Input((2,))

@@ -33,7 +33,7 @@ import inspect
 
 import jax
 
-from lamina import dtypes
+from lamina import dtypes, user_frames
 from lamina.graph import KerasTensor, Node, any_symbolic, flatten
 from lamina.ops.eager import compiled
 from lamina.state import Variable
@@ -315,7 +315,15 @@ def keras_op(module: str, class_name: str | None = None, init: tuple = (), jit=T
         @functools.wraps(fn)
         def op(*args, **kwargs):
             if _has_symbolic(args) or _has_symbolic(kwargs):
-                return _symbolic(cls, sig, tuple(init), args, kwargs, resolve or {})
+                try:
+                    return _symbolic(cls, sig, tuple(init), args, kwargs, resolve or {})
+                except Exception as error:  # a graph-building error: point at the user's line
+                    location = user_frames.user_location()
+                    if location is not None:
+                        user_frames.add_note_once(error, f"ops.{fn.__name__} was called at {location}.")
+                    if not user_frames.filtering_enabled():
+                        raise
+                    raise user_frames.without_internal_frames(error) from None
             if any(isinstance(a, (Variable, list, tuple)) for a in args) or any(
                     isinstance(v, (Variable, list, tuple)) for v in kwargs.values()):
                 args = tuple(_unwrap(a) for a in args)
