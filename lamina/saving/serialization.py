@@ -140,6 +140,13 @@ def serialize_function(fn, record: bool = False) -> dict | str:
             "registered_name": "function"}
 
 
+def keras_class_name(cls: type) -> str:
+    """The class name Keras writes for ``cls``: its export name where that differs from
+    the Python name (declared as ``_keras_export_name`` on the class itself, not
+    inherited), else ``cls.__name__``."""
+    return cls.__dict__.get("_keras_export_name", cls.__name__)
+
+
 def serialize_keras_object(obj):
     """Returns the Keras-3-style JSON-able form of ``obj``."""
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -161,7 +168,7 @@ def serialize_keras_object(obj):
         registered = _GLOBAL_CUSTOM_NAMES.get(cls)
         out = {
             "module": _keras_module_of(obj) if registered is None else cls.__module__,
-            "class_name": cls.__name__,
+            "class_name": keras_class_name(cls),
             "config": serialize_keras_object(obj.get_config()),
             "registered_name": registered,
         }

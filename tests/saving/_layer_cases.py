@@ -190,9 +190,7 @@ def _cases() -> dict:
         "MultiHeadAttention": case(lambda K: K.layers.MultiHeadAttention(2, 2), *SEQ2,
                                    call=_query_value),
         "GroupedQueryAttention": case(
-            lambda K: K.layers.GroupQueryAttention(2, 2, 1), *SEQ2, call=_query_value,
-            lamina_config_differs="the config names the class GroupedQueryAttention, which "
-                                  "Keras exports only as GroupQueryAttention"),
+            lambda K: K.layers.GroupQueryAttention(2, 2, 1), *SEQ2, call=_query_value),
         # recurrent (cells are checked inside the RNN layer that runs them)
         "SimpleRNN": case(lambda K: K.layers.SimpleRNN(3), SEQ),
         "GRU": case(lambda K: K.layers.GRU(3, return_sequences=True), SEQ),

@@ -46,6 +46,10 @@ class GroupedQueryAttention(Layer):
     ``(batch, seq, features)``, and ``query`` and ``value`` share the feature size.
     """
 
+    # Keras exports this class as GroupQueryAttention and writes that name in configs;
+    # weight paths and default names follow the Python name, as in Keras.
+    _keras_export_name = "GroupQueryAttention"
+
     supports_masking = True
 
     def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0,
