@@ -62,11 +62,13 @@ def _serialize_arg(model, value):
 
 
 def _io_config(model, structure):
+    """The model's inputs or outputs as Keras writes them: each tensor's history, in
+    the same (possibly nested) dict/list structure."""
     if isinstance(structure, dict):
-        return {k: _history(model, t) for k, t in structure.items()}
+        return {k: _io_config(model, t) for k, t in structure.items()}
     if isinstance(structure, KerasTensor):
         return _history(model, structure)
-    return [_history(model, t) for t in structure]
+    return [_io_config(model, t) for t in structure]
 
 
 def functional_config(model) -> dict:
