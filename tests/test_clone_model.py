@@ -187,3 +187,47 @@ def test_subclassed_models_and_errors():
         lamina.models.clone_model(net, call_function=lambda layer, *a: layer(*a))
     with pytest.raises(ValueError, match="Unexpected keyword"):
         lamina.models.clone_model(_functional(lamina), foo=1)
+
+
+# -- Lambda layers: a clone is made from the user's own objects, not from a file -----
+
+SHIFT = np.float32(0.5)
+
+
+def _halve(x):
+    return x / 2
+
+
+def _lambda_models(mod):
+    """A functional model with Lambdas of a lambda that reads a module global, of a
+    named (unregistered) function and of a functools.partial; and a Sequential with a
+    lambda nested in a model (cloned through its config)."""
+    import functools
+
+    inp = mod.Input((3,), name="x")
+    h = mod.layers.Lambda(lambda x: x * 3 + SHIFT, name="affine")(inp)
+    h = mod.layers.Lambda(_halve, name="halve")(h)
+    out = mod.layers.Lambda(functools.partial(mod.ops.multiply, 2.0), name="double")(h)
+    inner = mod.Sequential([mod.Input((3,)), mod.layers.Lambda(lambda x: x - 1)],
+                           name="inner")
+    outer = mod.Sequential([mod.Input((3,)), inner], name="outer")
+    return mod.Model(inp, out), outer
+
+
+def test_lambda_layers_clone_outside_safe_mode():
+    model, outer = _lambda_models(lamina)
+    for original in (model, outer):
+        clone = lamina.models.clone_model(original)
+        assert clone.layers[-1] is not original.layers[-1]
+        assert_close(clone(XA), original(XA))
+    assert_close(lamina.models.clone_model(model)(XA), (XA * 3 + SHIFT) / 2 * 2)
+    assert lamina.models.clone_model(model).get_layer("halve").function is _halve
+    # Safe mode is back on afterwards: a config is still refused outside a clone.
+    assert lamina.saving.serialization.in_safe_mode()
+    with pytest.raises(ValueError, match="safe mode"):
+        lamina.Sequential.from_config(outer.get_config())
+    # Keras applies safe mode to its clones and refuses them (lamina deliberately does not).
+    k_model, k_outer = _lambda_models(keras)
+    for original in (k_model, k_outer):
+        with pytest.raises(ValueError, match="safe_mode=False"):
+            keras.models.clone_model(original)

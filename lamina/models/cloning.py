@@ -9,13 +9,23 @@ from lamina import tree
 from lamina.graph import KerasTensor
 from lamina.graph import flatten as graph_flatten
 from lamina.graph import map_structure as graph_map_structure
+from lamina.layers.core import Lambda
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.layer import Layer
 from lamina.models.functional import Functional
 from lamina.models.sequential import Sequential
+from lamina.saving.serialization import SafeModeScope
 
 
 def _default_clone(layer):
+    """A new layer from ``layer``'s config. A Lambda layer keeps its function objects:
+    rebuilt from its config, a lambda would lose its module's globals (it is saved as
+    bytecode), and a named function that is not registered would not be found."""
+    if isinstance(layer, Lambda):
+        config = {**Layer.get_config(layer), "function": layer.function,
+                  "output_shape": layer.output_shape_arg, "mask": layer.mask,
+                  "arguments": layer.arguments}
+        return type(layer).from_config(config)
     return type(layer).from_config(layer.get_config())
 
 
@@ -155,7 +165,9 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         input_tensors: KerasTensors (structured like ``model.input``) to build the
             clone on; default: new ``Input``s like the model's.
         clone_function: ``fn(layer) -> layer`` making each new layer (Input layers
-            excepted); default: ``type(layer).from_config(layer.get_config())``.
+            excepted); default: ``type(layer).from_config(layer.get_config())`` (a
+            Lambda layer keeps its function objects). Configs are read outside safe
+            mode: they come from the user's objects, not from a file.
             Return the layer itself to share it. Graph operations that are not
             layers (``x + y``, ``lamina.ops`` calls) hold no weights and are reused.
         call_function: ``fn(layer, *args, **kwargs) -> outputs`` calling each new layer
@@ -177,7 +189,15 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     cache = kwargs.pop("cache", None)
     if kwargs:
         raise ValueError(f"Unexpected keyword argument(s): {tuple(kwargs)}")
-    cache = {} if cache is None else cache
+    # The configs a clone is made from are the user's own objects' in this process, not
+    # a file's: safe mode (which refuses a Lambda's bytecode) does not apply. Keras
+    # applies it, and fails to clone a model holding a Lambda of a lambda.
+    with SafeModeScope(False):
+        return _clone(model, input_tensors, clone_function, call_function, recursive,
+                      {} if cache is None else cache)
+
+
+def _clone(model, input_tensors, clone_function, call_function, recursive, cache):
     if isinstance(model, Sequential):
         if call_function is not None:
             raise ValueError("`call_function` is not supported with Sequential models (their "
