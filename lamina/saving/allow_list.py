@@ -45,12 +45,13 @@ def _allowed_bases() -> tuple:
     from lamina.layers.layer import Layer
     from lamina.losses.loss import Loss
     from lamina.metrics.metric import Metric
+    from lamina.optimizers.multi_optimizer import OptimizerMap
     from lamina.optimizers.optimizer import Optimizer
     from lamina.optimizers.schedules import LearningRateSchedule
     from lamina.regularizers import Regularizer
 
-    return (Layer, Loss, Metric, Optimizer, Initializer, Regularizer, Constraint,
-            LearningRateSchedule, DTypePolicy)
+    return (Layer, Loss, Metric, Optimizer, OptimizerMap, Initializer, Regularizer,
+            Constraint, LearningRateSchedule, DTypePolicy)
 
 
 @functools.cache
