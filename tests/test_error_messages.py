@@ -351,3 +351,90 @@ def test_loading_a_lambda_says_how_to_supply_its_function(tmp_path):
     _lambda_model(lambda x: x * 3).save(path)
     with pytest.raises(ValueError, match="'scale'.*safe_mode=False"):
         lamina.models.load_model(path)
+
+
+# -- errors from building Model(inputs, outputs) and Sequential ----------------------
+
+def test_a_disconnected_graph_names_the_input_its_reader_and_their_lines():
+    created = _line() + 1
+    a, b = lamina.Input((3,), name="ga"), lamina.Input((3,), name="gb")
+    called = _line() + 1
+    out = L.Add(name="join")([a, b])
+    with pytest.raises(ValueError) as info:
+        lamina.Model(a, out)
+    message = str(info.value)
+    assert f"Input 'gb' (created at {HERE}:{created})" in message
+    assert "not among the model's inputs ['ga']" in message
+    assert f"read by layer 'join' (called at {HERE}:{called})" in message
+    _assert_short_traceback(info.value, max_lamina=1)
+    k_a, k_b = keras.Input((3,)), keras.Input((3,))
+    with pytest.raises(ValueError):
+        keras.Model(k_a, keras.layers.Add()([k_a, k_b]))
+
+
+def test_a_model_input_that_is_no_input_names_the_call_that_made_it():
+    """Keras would start a model at the intermediate tensor (a copy of its graph);
+    lamina asks for Input tensors and says where the tensor was made."""
+    a = lamina.Input((3,))
+    line = _line() + 1
+    hidden = L.Dense(4, name="hid")(a)
+    with pytest.raises(ValueError) as info:
+        lamina.Model(hidden, L.Dense(1)(hidden))
+    message = str(info.value)
+    assert f"output of layer 'hid' (called at {HERE}:{line})" in message
+    assert "Input(shape=(4,))" in message
+    _assert_short_traceback(info.value, max_lamina=1)
+
+
+def test_duplicate_layer_names_in_a_model_name_both_calls():
+    x = lamina.Input((3,))
+    first = _line() + 1
+    y = L.Dense(2, name="dup")(x)
+    with pytest.raises(ValueError) as info:
+        second = _line() + 1
+        lamina.Model(x, L.Dense(2, name="dup")(y))
+    assert f"(called at {HERE}:{first}, {HERE}:{second})" in str(info.value)
+    _assert_short_traceback(info.value, max_lamina=1)
+    k_x = keras.Input((3,))
+    with pytest.raises(ValueError, match="dup"):
+        keras.Model(k_x, keras.layers.Dense(2, name="dup")(keras.layers.Dense(2, name="dup")(
+            k_x)))
+
+
+def test_sequential_of_something_not_a_layer_leaves_from_the_users_line():
+    with pytest.raises(TypeError) as info:
+        lamina.Sequential([L.Dense(2), "dense"])
+    assert "expects a Layer instance, received str: 'dense'" in str(info.value)
+    _assert_short_traceback(info.value, max_lamina=1)
+    model = lamina.Sequential([L.Dense(2)])
+    with pytest.raises(TypeError) as info:
+        model.add(np.ones(3))
+    _assert_short_traceback(info.value, max_lamina=1)
+    with pytest.raises(ValueError):  # Keras refuses both (as ValueError)
+        keras.Sequential([keras.layers.Dense(2), "dense"])
+
+
+def test_sequential_layer_errors_leave_from_the_users_line():
+    with pytest.raises(ValueError) as info:
+        line = _line() + 1
+        lamina.Sequential([lamina.Input((4,)), L.Dense(2), L.Conv2D(3, 3, name="c2")])
+    assert f"Layer 'c2' (Conv2D) was called at {HERE}:{line}." in _notes(info.value)
+    _assert_short_traceback(info.value, max_lamina=1)
+    model = lamina.Sequential([L.Dense(2), L.Conv2D(3, 3, name="c3")])
+    with pytest.raises(ValueError) as info:
+        line = _line() + 1
+        model.build((None, 4))
+    assert f"was called at {HERE}:{line}" in _notes(info.value)
+    _assert_short_traceback(info.value, max_lamina=1)
+
+
+def test_an_unknown_function_record_names_the_function():
+    """Keras writes registered_name "function" for unregistered functions: the error
+    names the function, not that placeholder."""
+    record = {"module": "builtins", "class_name": "function", "config": "my_fn",
+              "registered_name": "function"}
+    with pytest.raises(ValueError, match="Could not locate function 'my_fn'") as info:
+        lamina.saving.deserialize_keras_object(record)
+    assert "'function'" not in str(info.value)
+    with pytest.raises(TypeError, match="Could not locate function 'my_fn'"):
+        keras.saving.deserialize_keras_object(record)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from lamina import dtypes
+from lamina import dtypes, user_frames
 from lamina.graph import KerasTensor, flatten, map_structure
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, _signature
@@ -20,6 +20,11 @@ def _check_tensors(structure, what: str) -> None:
                             f"Input() or layer calls), received {type(x).__name__}: {x!r}.")
 
 
+def _at(location, verb: str) -> str:
+    """" (created at f.py:12)" for a user-code location, or "" when none is known."""
+    return "" if location is None else f" ({verb} at {location})"
+
+
 def _sort_graph(inputs: list, outputs: list) -> list:
     """The nodes between ``inputs`` and ``outputs``, each after the nodes it reads from.
 
@@ -28,7 +33,7 @@ def _sort_graph(inputs: list, outputs: list) -> list:
     input_ids = {id(t) for t in inputs}
     order, done, in_progress = [], set(), set()
 
-    def visit_tensor(t):
+    def visit_tensor(t, consumer=None):
         layer, node_index, _ = t._keras_history
         node = layer._inbound_nodes[node_index]
         if id(t) in input_ids:
@@ -37,10 +42,14 @@ def _sort_graph(inputs: list, outputs: list) -> list:
                 order.append(node)
             return
         if node.is_input:
+            read_by = "" if consumer is None else (
+                f" and is read by layer '{consumer.operation.name}'"
+                f"{_at(consumer.called_at, 'called')}")
             raise ValueError(
                 f"Graph disconnected: cannot find parent for {t!r}: it comes from Input "
-                f"'{layer.name}', which is not among the model's inputs "
-                f"{[x.name for x in inputs]}.")
+                f"'{layer.name}'{_at(layer._created_at, 'created')}, which is not among the "
+                f"model's inputs {[x.name for x in inputs]}{read_by}. Add it to the model's "
+                "inputs, or build the outputs from the given inputs only.")
         visit_node(node)
 
     def visit_node(node):
@@ -50,7 +59,7 @@ def _sort_graph(inputs: list, outputs: list) -> list:
             raise ValueError(f"The graph has a cycle at layer '{node.operation.name}'.")
         in_progress.add(id(node))
         for t in node.input_tensors:
-            visit_tensor(t)
+            visit_tensor(t, node)
         in_progress.discard(id(node))
         done.add(id(node))
         order.append(node)
@@ -109,7 +118,11 @@ class Functional(Model):
 
     _keras_module = "keras.src.models.functional"
     _compiles_eager_calls = True
+    # Inputs keep the dtype of their Input; each layer casts for itself (Keras).
+    _convert_input_args = False
 
+    # Mistakes in the inputs/outputs are the user's: they leave with the user's frames.
+    @user_frames.reported_from_user_code
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Layer.__init__(self, name=name or uniquify("functional"), trainable=trainable,
                        **kwargs)
@@ -122,10 +135,14 @@ class Functional(Model):
         _check_tensors(outputs, "outputs")
         flat_inputs = flatten(inputs)
         for t in flat_inputs:
-            if not isinstance(t._keras_history[0], InputLayer):
+            layer, node_index, _ = t._keras_history
+            if not isinstance(layer, InputLayer):
+                called_at = layer._inbound_nodes[node_index].called_at
                 raise ValueError(
                     f"Model inputs must come from `Input()`; {t!r} is the output of layer "
-                    f"'{t._keras_history[0].name}'.")
+                    f"'{layer.name}'{_at(called_at, 'called')}. Pass the Input tensors it "
+                    f"is computed from, or start a new model at "
+                    f"`Input(shape={t.shape[1:]})`.")
         if len({id(t) for t in flat_inputs}) != len(flat_inputs):
             raise ValueError("The same Input was passed twice in the model's inputs.")
         self._inputs_struct = inputs
@@ -138,8 +155,11 @@ class Functional(Model):
         names = [op.name for op in operations]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
+            lines = [str(n.called_at) for n in nodes
+                     if n.operation.name == duplicates[0] and n.called_at is not None]
+            where = f" (called at {', '.join(dict.fromkeys(lines))})" if lines else ""
             raise ValueError(f"The name {duplicates[0]!r} is used {names.count(duplicates[0])} "
-                             "times in the model. All layer names should be unique.")
+                             f"times in the model{where}. All layer names should be unique.")
         # Every node's operation, in Keras's order; `layers` are the Layers among them
         # (operations such as ops.mean or `x + y` hold no weights; see lamina.ops.operation).
         self._operations = operations

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from lamina import user_frames
 from lamina.graph import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, _tuplify
-from lamina.models.functional import Functional
+from lamina.models.functional import Functional, _at
 from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
 from lamina.utils.naming import uniquify
 
@@ -44,6 +45,9 @@ class Sequential(Functional):
     _keras_module = "keras"
     _compiles_eager_calls = True
 
+    # Mistakes in the layers given are the user's: they leave with the user's frames
+    # (a layer's own call error also carries the lines that created and called it).
+    @user_frames.reported_from_user_code
     def __init__(self, layers=None, trainable=True, name=None):
         Layer.__init__(self, name=name or uniquify("sequential"), trainable=trainable)
         self._init_model_state()
@@ -52,6 +56,7 @@ class Sequential(Functional):
             self.add(layer, rebuild=False)
         self._maybe_rebuild()
 
+    @user_frames.reported_from_user_code
     def add(self, layer, rebuild: bool = True) -> None:
         """Appends a layer (or an ``Input`` tensor) to the stack."""
         if isinstance(layer, KerasTensor):
@@ -100,6 +105,7 @@ class Sequential(Functional):
             self.build(first._batch_input_shape)
 
     # -- building -------------------------------------------------------------
+    @user_frames.reported_from_user_code
     def build(self, input_shape=None) -> None:
         """Builds the graph for inputs of ``input_shape`` (batch dimension included).
 
@@ -129,9 +135,10 @@ class Sequential(Functional):
         for layer in self._layers[1:]:
             x = layer(x)
             if isinstance(x, (list, tuple, dict)):
-                raise ValueError(f"Sequential model '{self.name}': layer '{layer.name}' returns "
-                                 "several tensors; every layer of a Sequential model must "
-                                 "return exactly one. Use the functional API instead.")
+                raise ValueError(f"Sequential model '{self.name}': layer '{layer.name}'"
+                                 f"{_at(layer._created_at, 'created')} returns several "
+                                 "tensors; every layer of a Sequential model must return "
+                                 "exactly one. Use the functional API instead.")
         self._functional = Functional(inputs, x, name=self.name)
         self._build_shapes = {"input_shape": tuple(inputs.shape)}
         self.built = True
