@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import dtypes
+from lamina.distribution import context as distribution_context
+from lamina.dtype_policy import get_autocast_scope
 from lamina.name_scopes import scoped_path
 
 _local = threading.local()
@@ -161,16 +163,22 @@ class Variable:
         if shape is not None and tuple(self._value.shape) != tuple(shape):
             raise ValueError(f"Variable '{self.name}': initial value has shape "
                              f"{tuple(self._value.shape)}, expected {tuple(shape)}.")
+        placer = distribution_context.distribution()
+        if placer is not None:  # created under a distribution: placed with its layout
+            with jax.ensure_compile_time_eval():
+                self._value = placer.place_variable(self)
 
     # -- value access -------------------------------------------------------
     @property
     def value(self):
+        """The current value; inside a mixed-precision layer's call a float variable
+        reads in the compute dtype (``dtype_policy.AutocastScope``)."""
         scope = current_scope()
-        if scope is not None:
-            value = scope.get(self)
-            if value is not None:
-                return value
-        return self._value
+        value = None if scope is None else scope.get(self)
+        if value is None:
+            value = self._value
+        cast = get_autocast_scope() if self.autocast else None
+        return value if cast is None else cast.maybe_cast(value)
 
     def assign(self, value):
         scope = current_scope()

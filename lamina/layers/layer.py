@@ -388,8 +388,8 @@ class Layer(MaskRules, KerasSaveable):
             if keep_numpy and isinstance(x, np.ndarray):
                 return x
             x = _to_array(x, compute)
-            if self.autocast and hasattr(x, "dtype") and dtypes.is_float(x.dtype) and (
-                    dtypes.standardize(x.dtype) != compute):
+            if self.autocast and self._convert_input_args and hasattr(x, "dtype") and (
+                    dtypes.is_float(x.dtype)) and dtypes.standardize(x.dtype) != compute:
                 x = jnp.asarray(x, compute)
             return x
 
@@ -442,6 +442,9 @@ class Layer(MaskRules, KerasSaveable):
     # Functional models (whose layers were all traced when the graph was built) run
     # eager calls as one compiled stateless_call, cached per training flag.
     _compiles_eager_calls = False
+    # Whether float inputs are cast to the compute dtype (a mixed policy's bfloat16);
+    # a functional model leaves that to its layers, as Keras does.
+    _convert_input_args = True
 
     def _compiled_call(self, trainable, non_trainable, args, kwargs) -> _StatelessRun:
         if set(kwargs) - {"training", "mask"}:
@@ -481,7 +484,12 @@ class Layer(MaskRules, KerasSaveable):
                 kwargs.pop("mask")
             if "training" in kwargs and not sig.training:
                 kwargs.pop("training")
-        with training_context(kwargs.get("training", current_training())):
+        if self.autocast and self._convert_input_args:  # symbolic inputs too, as Keras
+            compute = self.compute_dtype
+            args = (map_structure(lambda x: _policies.cast_float_array(x, compute), args[0]),
+                    ) + tuple(args[1:])
+        with training_context(kwargs.get("training", current_training())), (
+                _policies.layer_autocast(self.dtype_policy, self.autocast)):
             outputs = self.call(*args, **kwargs)
         self._add_activity_loss(outputs)
         return outputs

@@ -143,6 +143,16 @@ class LossScaleOptimizer(Optimizer):
     def iterations(self):
         return self.inner_optimizer.iterations
 
+    @property
+    def dynamic_scale(self):
+        """The current loss scale (a Variable view; ``initial_scale`` until built)."""
+        return self._view("dynamic_scale") if self.built else self.initial_scale
+
+    @property
+    def step_counter(self):
+        """Finite steps since the scale last changed (a Variable view once built)."""
+        return self._view("step_counter") if self.built else 0
+
     def scale_loss(self, loss, state: dict | None = None):
         """Multiplies the loss by the dynamic scale: the one in ``state`` when given
         (inside a pure step), else the held one."""

@@ -16,7 +16,9 @@ import numpy as np
 
 from lamina import optimizers as optimizers_mod
 from lamina import random as lrandom
+from lamina.distribution.placement import placement_for
 from lamina.metrics import Mean
+from lamina.optimizers.loss_scale import LossScaleOptimizer
 from lamina.state import StatelessScope
 from lamina.training import data as data_mod
 from lamina.training.arguments import (
@@ -58,6 +60,8 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             run_eagerly: run the steps without ``jax.jit`` (for debugging).
             steps_per_execution: batches run in one compiled call (a ``lax.scan``).
             jit_compile: False also runs eagerly.
+            auto_scale_loss: wrap the optimizer in a ``LossScaleOptimizer`` when the
+                model's dtype policy is ``"mixed_float16"``.
         """
         if sample_weight_mode not in (None, "temporal") and not isinstance(
                 sample_weight_mode, (dict, list)):
@@ -66,6 +70,9 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         self.optimizer = optimizers_mod.get(optimizer)
         if self.optimizer is None:
             raise ValueError(f"Could not interpret optimizer {optimizer!r}.")
+        if auto_scale_loss and self.dtype_policy.name == "mixed_float16" and not isinstance(
+                self.optimizer, LossScaleOptimizer):  # float16 needs loss scaling (Keras)
+            self.optimizer = LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         self.loss = loss
         self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
         self._steps_per_execution = check_positive_int(steps_per_execution,
@@ -210,19 +217,24 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         """The compiled loop of ``kind`` ("train", "test" or "predict") over batches:
         blocks gathered from in-memory data (``indexed``, a ``BlockRunner``) or given
         one at a time. Cached per ``(kind, indexed)`` in ``self._jit_cache`` until the
-        next ``compile``."""
+        next ``compile`` (and per distribution, which places state and batches)."""
         if self._rng is None:
             self._rng = lrandom.next_key()
-        fn = self._jit_cache.get((kind, indexed))
+        placement = placement_for(self)
+        key = (kind, indexed) if placement is None else (kind, indexed, placement.distribution)
+        fn = self._jit_cache.get(key)
         if fn is None:
             loops = StepLoops(self, kind)
             if indexed:
-                fn = BlockRunner(loops, jit=not self.run_eagerly)
+                fn = BlockRunner(loops, jit=not self.run_eagerly, placement=placement)
+            elif placement is not None:
+                fn = placement.compile(loops.single, batch_axis=0, batch_args=3,
+                                       donate=kind == "train", jit=not self.run_eagerly)
             elif self.run_eagerly:
                 fn = loops.single
             else:
                 fn = jax.jit(loops.single, donate_argnums=(0,) if kind == "train" else ())
-            self._jit_cache[(kind, indexed)] = fn
+            self._jit_cache[key] = fn
         return fn
 
     def _logs(self, state, step_logs=None) -> dict:
