@@ -139,6 +139,13 @@ class Model(ModelSaving, Trainer, Layer):
         raise ValueError(f"No such layer: {name}. Existing layers are: "
                          f"{[layer.name for layer in layers]}.")
 
+    def export(self, filepath, format="jax", verbose=None, input_signature=None, **kwargs):
+        """Writes the inference call for serving: ``format="jax"`` or ``"onnx"``
+        (arguments in ``lamina.export.model_export.export_model``)."""
+        from lamina.export.model_export import export_model
+
+        export_model(self, filepath, format, verbose, input_signature, **kwargs)
+
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Prints a table of the layers, their output shapes and parameter counts."""

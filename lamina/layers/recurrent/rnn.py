@@ -53,9 +53,11 @@ def _leaves(x) -> list:
 
 
 def _is_shape(value) -> bool:
-    """True for one shape (a list/tuple of ints and None), False for a structure of shapes."""
+    """True for one shape (a list/tuple of ints and None), False for a structure of shapes.
+    A dimension may also be symbolic (``jax.export`` traces with a symbolic batch size)."""
     return isinstance(value, (list, tuple)) and all(
-        d is None or isinstance(d, (int, np.integer)) for d in value)
+        d is None or isinstance(d, (int, np.integer)) or jax.export.is_symbolic_dim(d)
+        for d in value)
 
 
 def map_shapes(fn, shapes):
