@@ -1,10 +1,10 @@
 """JAX's persistent compilation cache, on by default in a per-user cache folder.
 
-XLA compilation dominates the first ``fit``/``predict`` of a process; with the cache a
-second run of the same script loads the compiled programs instead (on the guide's MLP,
-measured on 2 CPU cores: first one-batch ``fit`` 1.16 -> 0.48 s, first full epoch
-1.98 -> 0.58 s). The cache is JAX's own (``jax_compilation_cache_dir``); lamina only
-chooses its folder when the user has not:
+XLA compilation dominates the first ``fit``/``predict`` of a process (one train
+program per model and batch shape); with the cache a second run of the same script
+loads the compiled programs instead (on the guide's MLP, measured on 2 CPU cores:
+first one-batch ``fit`` 1.16 -> 0.48 s). The cache is JAX's own
+(``jax_compilation_cache_dir``); lamina only chooses its folder when the user has not:
 
 - ``LAMINA_COMPILATION_CACHE=0`` (or ``false``/``off``) in the environment leaves JAX's
   settings alone;
