@@ -183,12 +183,17 @@ class BlockRunner:
     Args:
         loops: the :class:`StepLoops` whose ``blocks`` run.
         jit: compile it (False: run eagerly).
+        placement: a distribution's ``Placement`` of the state and the blocks (None:
+            no distribution).
     """
 
-    def __init__(self, loops: StepLoops, jit: bool = True):
+    def __init__(self, loops: StepLoops, jit: bool = True, placement=None):
         self.loops = loops
         self._run = loops.blocks
-        if jit:
+        if placement is not None:  # blocks are (batches, batch_size, ...): split axis 1
+            self._run = placement.compile(loops.blocks, batch_axis=1, batch_args=1,
+                                          donate=loops.kind == "train", jit=jit)
+        elif jit:
             self._run = jax.jit(loops.blocks,
                                 donate_argnums=(0,) if loops.kind == "train" else ())
 

@@ -8,6 +8,7 @@ import jax
 import numpy as np
 
 from lamina import random as lrandom
+from lamina.distribution.placement import gather_global, placement_for
 from lamina.training import data as data_mod
 from lamina.training.arguments import capped_steps, check_positive_int, verbose_level
 from lamina.training.loops import StepLoops, plan_calls
@@ -76,19 +77,25 @@ class Prediction:
         callback_list.on_predict_end()
         if not chunks:
             raise ValueError("predict received no data batches.")
-        chunks = jax.device_get(chunks)  # one wait for all queued calls
+        chunks = jax.device_get(gather_global(chunks))  # one wait for all queued calls
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *chunks)
 
     def _predict_batches_function(self):
         """``StepLoops.batches`` of predict, compiled (per row count and batch size)."""
         if self._rng is None:
             self._rng = lrandom.next_key()
-        fn = self._jit_cache.get(("predict", "batches"))
+        placement = placement_for(self)
+        key = ("predict", "batches") if placement is None else (
+            "predict", "batches", placement.distribution)
+        fn = self._jit_cache.get(key)
         if fn is None:
             fn = StepLoops(self, "predict").batches
-            if not self.run_eagerly:
+            if placement is not None:
+                fn = placement.compile(fn, batch_axis=0, batch_args=1, jit=not self.run_eagerly,
+                                       static_argnames=("batch_size",))
+            elif not self.run_eagerly:
                 fn = jax.jit(fn, static_argnames=("batch_size",))
-            self._jit_cache[("predict", "batches")] = fn
+            self._jit_cache[key] = fn
         return fn
 
     def _predict_state(self) -> PredictState:
@@ -115,4 +122,4 @@ class Prediction:
             raise ValueError("predict received no data batches.")
         fn = self._predict_batches_function()
         self._rng, out = fn(self._predict_state(), self._rng, xs, batch_size=n)
-        return jax.tree_util.tree_map(np.array, out)
+        return jax.tree_util.tree_map(np.array, gather_global(out))
