@@ -60,6 +60,10 @@ class StepLoops:
         about as much compile time as a small model's whole step.
         """
         data = pack_x_y_sample_weight(*self.model._present_batch(x, y, sample_weight))
+        if self.model.run_eagerly:  # the step's Python runs on concrete values
+            rng, key = jax.random.split(rng)
+            new, out = self._step(state, data, key)
+            return new, rng, out
         traced, shape = jax.make_jaxpr(self._step, return_shape=True)(state, data, rng)
         key = rng
         if reads_last_input(traced.jaxpr):

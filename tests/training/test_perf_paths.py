@@ -107,3 +107,16 @@ def test_predict_matches_keras(n, batch_size):
     assert got.shape == (n, 3) and got.flags.writeable
     assert_close(got, expected)
     assert_close(lm.predict_on_batch(X[:n]), expected)
+
+
+def test_run_eagerly_steps_see_concrete_values():
+    class Probe(lamina.Model):
+        def train_step(self, state, data):
+            self.total = float(np.asarray(data[0]).sum())  # raises on a traced value
+            return super().train_step(state, data)
+
+    inputs = lamina.Input((5,))
+    model = Probe(inputs, lamina.layers.Dense(3)(inputs))
+    model.compile("sgd", "mse", run_eagerly=True)
+    model.fit(X[:16], Y[:16], batch_size=8, shuffle=False, verbose=0)
+    assert model.total == pytest.approx(float(X[8:16].sum()), rel=1e-5)
