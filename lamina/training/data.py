@@ -3,19 +3,23 @@
 In-memory data becomes :class:`ArrayData`: leaves of ``(x, y, sample_weight)``
 as NumPy arrays with one sample count, checked before the first step, then put
 on the device once; batches are gathered inside the compiled step. Anything
-else becomes :class:`StreamData`, which yields host batches.
+else (generators, PyDataset, grain, tf.data, torch loaders) becomes
+:class:`StreamData`, which reads batches ahead and puts them on the device while
+the current step runs (``lamina.training.prefetch``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import sys
+from typing import Any, Callable, Iterator
 
 import jax
 import numpy as np
 
 from lamina import dtypes
 from lamina.training.data_checks import unknown_key
+from lamina.training.prefetch import prefetch_batches, prefetched
 from lamina.training.step_state import unpack_x_y_sample_weight
 
 
@@ -177,14 +181,49 @@ class ArrayData:
         return self._device
 
 
-class StreamData:
-    """Batches from a generator, iterator, PyDataset or DataLoader.
+class Reiterable:
+    """A source iterated anew each epoch through ``make_iterator()``, with a known
+    number of batches (``length``) or None.
 
-    Each element is ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``.
+    ``tf.data.Dataset`` sources become one (``as_numpy_iterator``, cardinality).
     """
 
-    def __init__(self, source, steps: int | None = None, shuffle_rng=None):
+    def __init__(self, make_iterator: Callable[[], Iterator], length: int | None):
+        self.make_iterator = make_iterator
+        self.length = length
+
+    def __iter__(self):
+        return self.make_iterator()
+
+
+def adapt_source(source):
+    """``source`` as StreamData reads it: a ``tf.data.Dataset`` (when TensorFlow is
+    loaded) becomes a :class:`Reiterable` of NumPy batches; grain datasets and
+    loaders, PyDatasets, generators and other iterables are read as they are."""
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(source, tf.data.Dataset):
+        cardinality = int(source.cardinality())
+        return Reiterable(source.as_numpy_iterator, cardinality if cardinality >= 0 else None)
+    return source
+
+
+class StreamData:
+    """Batches from a generator, iterator, PyDataset, grain dataset or loader,
+    tf.data dataset or torch DataLoader.
+
+    Each element is ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``.
+    :meth:`epoch` reads ``prefetch`` batches ahead of the consumer in a background
+    thread and starts their transfer to the device (``lamina.training.prefetch``):
+    ``place`` puts one array there (``jax.device_put``; a distribution may shard).
+    """
+
+    def __init__(self, source, steps: int | None = None, shuffle_rng=None,
+                 prefetch: int | None = None, place: Callable = jax.device_put):
+        source = adapt_source(source)
         self.source = source
+        self.prefetch = prefetch_batches() if prefetch is None else prefetch
+        self.place = place
+        self._leftovers: list = []  # batches read ahead but unused, yielded first next
         self.steps = steps
         # A PyDataset's batches are visited in a new random order each epoch when
         # given a generator (fit's shuffle=True), as Keras does.
@@ -201,6 +240,8 @@ class StreamData:
         """Batches per epoch: ``steps``, the source's length, or None when unknown."""
         if self.steps is not None:
             return self.steps
+        if isinstance(self.source, Reiterable):
+            return self.source.length
         if self._is_pydataset or hasattr(self.source, "__len__"):
             return len(self.source)
         return None
@@ -222,7 +263,25 @@ class StreamData:
         return unpack_x_y_sample_weight(self._peeked)
 
     def epoch(self):
-        """Yields the batches of one epoch (``steps`` of them when given)."""
+        """Yields the batches of one epoch (``steps`` of them when given), read ahead
+        and placed on the device when ``prefetch`` > 0."""
+        if not self.prefetch:
+            yield from self._epoch_batches()
+            return
+        leftovers: list = []
+        try:
+            yield from prefetched(self._epoch_batches(), self.prefetch, self.place, leftovers)
+        finally:
+            # A re-iterable source starts afresh each epoch; a one-shot iterator
+            # continues where the consumer stopped.
+            if not self._is_pydataset and (not self._reiterable or self.steps is not None):
+                self._leftovers = leftovers + self._leftovers
+
+    def _epoch_batches(self):
+        count = 0
+        while self._leftovers and (self.steps is None or count < self.steps):
+            count += 1
+            yield self._leftovers.pop(0)
         if self._is_pydataset:
             size = len(self.source)
             n = size if self.steps is None else self.steps
@@ -237,7 +296,6 @@ class StreamData:
         elif self._iterator is None:
             self._iterator = iter(self.source) if not hasattr(self.source, "__next__") else (
                 self.source)
-        count = 0
         while self.steps is None or count < self.steps:
             if self._peeked is not None:
                 element, self._peeked = self._peeked, None
