@@ -12,6 +12,7 @@ import importlib
 import os
 
 from lamina.export.signature import input_names, named_specs
+from lamina.user_frames import add_note_once
 
 
 def _jax2onnx():
@@ -44,5 +45,10 @@ def write_onnx_artifact(archive, path: str, opset_version=None, output_names=Non
         kwargs["output_names"] = list(output_names)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    jax2onnx.to_onnx(lambda *flat: run(list(flat)), inputs=named_specs(endpoint.inputs),
-                     **kwargs)
+    try:
+        jax2onnx.to_onnx(lambda *flat: run(list(flat)), inputs=named_specs(endpoint.inputs),
+                         **kwargs)
+    except Exception as error:  # an operation jax2onnx cannot convert (e.g. a reverse scan)
+        add_note_once(error, f"(jax2onnx could not convert endpoint '{name}' to ONNX; "
+                             "format='jax' exports any model lamina runs)")
+        raise
