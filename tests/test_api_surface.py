@@ -23,6 +23,7 @@ MODULES = [
     "tree", "config", "random", "backend", "layers", "losses", "metrics", "optimizers",
     "optimizers.schedules", "callbacks", "utils", "models", "saving", "activations",
     "initializers", "regularizers", "constraints", "distribution", "mixed_precision",
+    "export",
 ]
 
 SAVING = "issue 9: saving (.keras files, weights, model (de)serialization)"
@@ -45,7 +46,6 @@ EXCLUSIONS = {
         "distillation": ("knowledge-distillation API", NOT_PLANNED),
         "dtype_policies": ("quantized dtype policies; plain policies are lamina.DTypePolicy "
                            "and lamina.mixed_precision", NOT_PLANNED),
-        "export": ("SavedModel/ONNX export", NOT_PLANNED),
         "legacy": ("Keras 2 compatibility namespace", NOT_PLANNED),
         "preprocessing": ("legacy preprocessing namespace", NOT_PLANNED),
         "quantizers": ("int8/int4/float8/GPTQ quantization; lamina.Quantizer is the base "
