@@ -79,7 +79,7 @@ def _inputs(name, n, rng):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """Exports both models in both formats, serves them in one fresh process and
-    returns ``(models, inputs, served outputs)``."""
+    returns ``(models, inputs, served outputs, folder)``."""
     folder = tmp_path_factory.mktemp("export")
     rng = np.random.default_rng(7)
     keras.utils.set_random_seed(1)
@@ -103,11 +103,11 @@ def served(tmp_path_factory):
     run = subprocess.run([sys.executable, "-c", SERVE, json.dumps(plan)], capture_output=True,
                          text=True, cwd=folder, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    return models, inputs, dict(np.load(folder / "outputs.npz"))
+    return models, inputs, dict(np.load(folder / "outputs.npz")), folder
 
 
 def _check_against_predict(served, model_name, fmt):
-    models, inputs, outputs = served
+    models, inputs, outputs, _ = served
     model = models[model_name]
     for n in BATCHES:
         xs = [inputs[f"{model_name}_{fmt}/{n}/{i}"] for i in range(len(model.inputs))]
@@ -133,9 +133,8 @@ def test_onnx_artifact_in_onnxruntime_matches_predict(served, model_name):
     assert list(served[2][f"{model_name}_onnx/input_names"]) == expected
 
 
-def test_jax_artifact_layout_and_manifest(served, tmp_path):
-    folder = tmp_path / "art"
-    served[0]["headline"].export(folder, verbose=False)
+def test_jax_artifact_layout_and_manifest(served):
+    folder = served[3] / "headline_jax"
     assert sorted(p.name for p in folder.iterdir()) == [
         "manifest.json", "serve.jaxexport", "serving_loader.py", "variables.npz"]
     manifest = json.loads((folder / "manifest.json").read_text())
