@@ -66,7 +66,6 @@ EXCLUSIONS = {
     },
     "utils": {
         "FeatureSpace": ("structured-data preprocessing", LAYERS),
-        "bounding_boxes": ("bounding-box utilities for image preprocessing layers", LAYERS),
         "legacy": ("Keras 2 compatibility namespace", NOT_PLANNED),
     },
     "saving": {

@@ -48,14 +48,21 @@ _LAZY = {
 }
 
 
+# Submodules that are namespaces of their own (keras.utils.bounding_boxes): loaded on
+# first use, as they import the layers.
+_SUBMODULES = ("bounding_boxes",)
+
+
 def __getattr__(name):
     if name in _LAZY:
         return getattr(_importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'lamina.utils' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+    return sorted(list(globals()) + list(_LAZY) + list(_SUBMODULES))
 
 
 __all__ = [
@@ -65,4 +72,5 @@ __all__ = [
     "is_interactive_logging_enabled", "model_to_dot", "normalize", "pad_sequences",
     "plot_model", "register_keras_serializable", "serialize_keras_object", "set_random_seed",
     "split_dataset", "timeseries_dataset_from_array", "to_categorical", *_LAZY,
+    *_SUBMODULES,
 ]
