@@ -12,8 +12,8 @@ from lamina.version import __version__
 _compilation_cache.enable_by_default()
 
 _SUBMODULES = (
-    "activations", "backend", "callbacks", "config", "constraints", "dtypes", "export",
-    "initializers",
+    "activations", "backend", "callbacks", "config", "constraints", "distribution", "dtypes",
+    "export", "initializers",
     "layers", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random",
     "regularizers", "saving", "tree", "utils",
 )

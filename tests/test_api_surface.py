@@ -28,19 +28,15 @@ MODULES = [
 
 SAVING = "issue 9: saving (.keras files, weights, model (de)serialization)"
 VISUALIZATION = "issue 11: TensorBoard and model diagrams"
-DISTRIBUTION = "issue 12: distribution"
 LAYERS = "issue 13: missing layers"
 NOT_PLANNED = "not planned"
 
 # module -> (reason, issue): every name of the Keras module may be missing.
-WHOLE_MODULE_EXCLUSIONS = {
-    "distribution": ("device meshes, layouts and data/model parallelism", DISTRIBUTION),
-}
+WHOLE_MODULE_EXCLUSIONS = {}
 
 # module -> {name: (reason, issue)}.
 EXCLUSIONS = {
     "": {
-        "distribution": ("the distribution namespace", DISTRIBUTION),
         "applications": ("pretrained model zoo (needs downloaded weights)", NOT_PLANNED),
         "datasets": ("dataset downloaders (need network access)", NOT_PLANNED),
         "distillation": ("knowledge-distillation API", NOT_PLANNED),
