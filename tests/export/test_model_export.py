@@ -146,3 +146,30 @@ def test_jax_artifact_layout_and_manifest(served):
     assert [v["shape"] for v in manifest["variables"]] == [list(w.shape) for w in weights]
     with np.load(folder / "variables.npz") as stored:
         np.testing.assert_array_equal(stored["variables/0"], weights[0].numpy())
+
+
+@pytest.mark.slow  # about 7 s: Keras builds, calls and converts its own model
+@pytest.mark.skipif(not HAS_ONNX, reason=NO_ONNX)
+def test_onnx_artifact_has_keras_inputs_and_numbers(served, tmp_path):
+    """Keras 3 (JAX backend, also through jax2onnx) exports the same RNN model with the
+    same weights: same input names, dims and dtypes, and the same outputs."""
+    import onnxruntime as ort
+    from oracle import copy_weights
+    from oracle import keras as real_keras
+
+    model = served[0]["rnn"]
+    inputs = real_keras.Input((None, 4), name="seq")
+    x = real_keras.layers.GRU(6, return_sequences=True)(inputs)
+    x = real_keras.layers.SimpleRNN(5, return_sequences=True)(x)
+    reference = real_keras.Model(inputs, real_keras.layers.Dense(3, name="head")(x))
+    copy_weights(model, reference)
+    x = np.random.default_rng(0).standard_normal((2, 5, 4)).astype("float32")
+    reference(x)  # Keras exports only models that were called
+    reference.export(tmp_path / "keras.onnx", format="onnx", verbose=False)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    sessions = [ort.InferenceSession(p, options)
+                for p in (tmp_path / "keras.onnx", served[3] / "rnn_onnx.onnx")]
+    described = [[(i.name, i.shape, i.type) for i in s.get_inputs()] for s in sessions]
+    assert described[0] == described[1] == [("seq", ["batch", "dim_0_1", 4], "tensor(float)")]
+    assert_close(sessions[1].run(None, {"seq": x}), sessions[0].run(None, {"seq": x}))
