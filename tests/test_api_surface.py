@@ -57,9 +57,6 @@ EXCLUSIONS = {
     "optimizers": {
         "legacy": ("Keras 2 optimizer namespace", NOT_PLANNED),
     },
-    "callbacks": {
-        "OrbaxCheckpoint": ("Orbax checkpointing", SAVING),
-    },
     "utils": {
         "FeatureSpace": ("structured-data preprocessing", LAYERS),
         "legacy": ("Keras 2 compatibility namespace", NOT_PLANNED),

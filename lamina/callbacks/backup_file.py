@@ -52,15 +52,20 @@ def _write_array(group: h5py.Group, name: str, array) -> None:
     group.create_dataset(name, data=raw).attrs["dtype"] = array.dtype.name
 
 
-def write_backup(path: str, position: FitPosition) -> None:
-    """Writes ``position`` to ``path`` atomically."""
-    meta = {
+def position_counters(position: FitPosition) -> dict:
+    """The JSON-able counters of ``position`` (everything but its arrays)."""
+    return {
         "epoch": position.epoch, "step": position.step,
         "order_rng_state": position.order_rng_state,
         "history": {k: [_json_value(v) for v in vs] for k, vs in position.history.items()},
         "history_epochs": [int(e) for e in position.history_epochs],
         "plan": position.plan,
     }
+
+
+def write_backup(path: str, position: FitPosition) -> None:
+    """Writes ``position`` to ``path`` atomically."""
+    meta = position_counters(position)
     counters = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
@@ -105,7 +110,8 @@ def _read_group(f: h5py.File, field: str, path: str) -> list:
     return [_read_array(group, name, path) for name in names]
 
 
-def _check_meta(meta, path: str) -> dict:
+def check_counters(meta, path: str) -> dict:
+    """``meta`` when it is well-formed position counters, else ValueError naming ``path``."""
     if not isinstance(meta, dict) or set(meta) != _META_KEYS:
         keys = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
         raise ValueError(f"Backup file {path}: counters must have keys {sorted(_META_KEYS)}, "
@@ -153,7 +159,7 @@ def read_backup(path: str) -> FitPosition:
             meta = json.loads(_read_array(f, "meta", path).tobytes().decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
             raise ValueError(f"Backup file {path}: unreadable counters: {e}") from None
-        meta = _check_meta(meta, path)
+        meta = check_counters(meta, path)
         state = TrainState(*(_read_group(f, field, path) for field in TrainState._fields))
         rng_key = _read_array(f, "rng_key", path)
         order = _read_array(f, "order", path) if "order" in f else None

@@ -97,12 +97,15 @@ class FitRun:
         self.started = False
         self.history = None  # (history, epochs) of a resumed position, for fit to apply
 
-    def position(self, epoch_logs: dict | None = None) -> FitPosition:
+    def position(self, epoch_logs: dict | None = None, on_device: bool = False) -> FitPosition:
         """A host copy of where the loop stands now.
 
         Args:
             epoch_logs: at an epoch end, that epoch's logs: they join the history
                 unless the History callback has already recorded them.
+            on_device: keep the step state and key as the loop's own device arrays
+                (sharded as they are) instead of host copies; the loop donates them
+                at its next call, so read them before returning (OrbaxCheckpoint).
         """
         if self.step and not self.in_memory:
             raise NotImplementedError(
@@ -118,8 +121,10 @@ class FitRun:
             for key, value in epoch_logs.items():
                 logs.setdefault(key, []).append(value)
         return FitPosition(
-            epoch=self.epoch, step=self.step, train_state=_host(self.state),
-            rng_key=_host(self.model._rng), order=None if self.order is None else (
+            epoch=self.epoch, step=self.step,
+            train_state=self.state if on_device else _host(self.state),
+            rng_key=self.model._rng if on_device else _host(self.model._rng),
+            order=None if self.order is None else (
                 np.array(self.order, copy=True)),
             order_rng_state={} if self.order_rng is None else copy.deepcopy(
                 self.order_rng.bit_generator.state),
@@ -235,12 +240,14 @@ def skip_batches(plan: list, done: int) -> list:
 class ResumableFit:
     """The ``fit_position``/``resume_fit`` methods of ``Model`` (mixed into the trainer)."""
 
-    def fit_position(self, epoch_logs: dict | None = None) -> FitPosition:
+    def fit_position(self, epoch_logs: dict | None = None, on_device: bool = False
+                     ) -> FitPosition:
         """Where the running ``fit`` stands: a host copy of its state, key, sample order
         and history (lamina's; see ``BackupAndRestore``). Call it from a callback's
         ``on_train_batch_end`` or ``on_epoch_end``; at an epoch end pass that epoch's
-        ``logs`` so the position's history includes them."""
-        return self._running_fit("fit_position").position(epoch_logs)
+        ``logs`` so the position's history includes them. ``on_device`` keeps the
+        arrays on their devices (see ``FitRun.position``)."""
+        return self._running_fit("fit_position").position(epoch_logs, on_device)
 
     def resume_fit(self, position: FitPosition) -> None:
         """Makes the running ``fit`` continue from ``position`` (one ``fit_position``
