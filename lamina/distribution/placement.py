@@ -160,6 +160,11 @@ class Placement:
         """``tree``'s arrays split over the batch axis along dimension ``axis``."""
         return jax.tree_util.tree_map(lambda a: self._place_rows(a, axis), tree)
 
+    def place_rows(self, array):
+        """One batch's ``array`` split over the batch axis along its first dimension
+        (how a prefetching stream places what it reads ahead)."""
+        return self._place_rows(array, 0)
+
     def _place_rows(self, array, axis: int):
         dist = self.distribution
         shape = tuple(array.shape)
@@ -169,8 +174,9 @@ class Placement:
         names = mesh_axes([spec[axis]])
         parts = int(np.prod([dist.device_mesh.axis_size(n) for n in names]))
         processes = jax.process_count()
-        if processes > 1 and not dist.auto_shard_dataset:
-            # Each process holds its own share: the global batch is their concatenation.
+        if processes > 1 and not dist.auto_shard_dataset and not _is_global(array):
+            # Each process holds its own share: the global batch is their concatenation
+            # (a global array was placed already, by a prefetching stream).
             local = max(1, parts // processes)
             if shape[axis] % local:
                 raise ValueError(f"A batch of {shape[axis]} rows in process "

@@ -58,7 +58,9 @@ class Prediction:
                 step += count
                 callback_list.on_predict_batch_end(step - 1, {"outputs": out})
         else:
-            stream = data_mod.StreamData(x, steps)
+            placement = placement_for(self)  # a distribution splits the batches read ahead
+            stream = data_mod.StreamData(x, steps, place=jax.device_put if placement is None
+                                         else placement.place_rows)
             if batch_size is not None:
                 warnings.warn("`batch_size` is ignored by `predict` when `x` is a generator, "
                               "iterator or dataset: it yields batches itself.", stacklevel=2)

@@ -366,7 +366,9 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             warnings.warn(f"`batch_size` is ignored by `{what}` when `x` is a generator, "
                           f"iterator or dataset ({type(source).__name__}): it yields "
                           "batches itself.", stacklevel=3)
-        stream = data_mod.StreamData(source, steps, shuffle_rng)
+        placement = placement_for(self)  # a distribution splits the batches it reads ahead
+        stream = data_mod.StreamData(source, steps, shuffle_rng, place=jax.device_put if (
+            placement is None) else placement.place_rows)
         bx, by, _ = stream.peek()
         xs = data_mod.structure_inputs(self, bx)
         self._build_from_first_batch(xs, None)
