@@ -118,6 +118,17 @@ def test_fixed_signature_dict_inputs_and_subclassed_model(tmp_path):
     assert_close(serving_loader.load(tmp_path / "sub").serve(x), sub.predict(x, verbose=0))
 
 
+def test_endpoint_of_model_call_tracks_the_model(model, tmp_path):
+    """Keras's documented form: fn=model.call, no track() (the model is tracked)."""
+    archive = ExportArchive()
+    archive.add_endpoint("serve", model.call,
+                         [keras.InputSpec(shape=(None, 3), dtype="float32")])
+    assert archive.variables == model.trainable_variables + model.non_trainable_variables
+    archive.write_out(tmp_path / "call", verbose=False)
+    x = RNG.standard_normal((4, 3)).astype("float32")
+    assert_close(serving_loader.load(tmp_path / "call").serve(x), model.predict(x, verbose=0))
+
+
 def test_multi_platform_lowering(model, tmp_path):
     """An artifact lowered for CPU and CUDA (written here, without a GPU) runs on CPU."""
     model.export(tmp_path / "both", platforms=("cpu", "cuda"), verbose=False)
@@ -136,6 +147,9 @@ def test_keras_formats_needing_other_frameworks_are_refused(model, tmp_path, fmt
 
 
 def test_bad_arguments(model, tmp_path):
+    unbuilt = keras.Sequential([keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="must be built .* or pass input_signature="):
+        unbuilt.export(tmp_path / "m")
     with pytest.raises(ValueError, match="Unrecognized format='savedmodel'"):
         model.export(tmp_path / "m", format="savedmodel")
     with pytest.raises(TypeError, match=r"unsupported arguments \['jax2tf_kwargs'\]"):
@@ -149,7 +163,6 @@ def test_bad_arguments(model, tmp_path):
         archive.add_endpoint("serve", model.call)
     spec = [keras.InputSpec(shape=(None, 3), dtype="float32")]
     archive.add_endpoint("serve", model.call, spec)
-    assert archive.variables == model.trainable_variables + model.non_trainable_variables
     with pytest.raises(ValueError, match="already used"):
         archive.add_endpoint("serve", model.call, spec)
     with pytest.raises(ValueError, match="Python identifier.*received 'variables'"):
