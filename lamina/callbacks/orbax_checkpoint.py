@@ -55,13 +55,25 @@ def _arrays_of(position: FitPosition) -> dict:
     return tree
 
 
-def _abstract(array):
-    """What Orbax restores ``array``'s counterpart into: its shape, dtype and sharding
-    when it is spread over several devices; a NumPy array otherwise (placed like the
-    arrays the fit makes itself, where the computation needs it)."""
-    if isinstance(array, jax.Array) and len(array.sharding.device_set) > 1:
-        return jax.ShapeDtypeStruct(array.shape, array.dtype, sharding=array.sharding)
+def _abstract(array, sharding=None):
+    """What Orbax restores ``array``'s counterpart into: its shape, dtype and
+    ``sharding`` when that spans several devices; a NumPy array otherwise (placed
+    like the arrays the fit makes itself, where the computation needs it)."""
+    if sharding is not None and len(sharding.device_set) > 1:
+        return jax.ShapeDtypeStruct(array.shape, array.dtype, sharding=sharding)
     return np.zeros(np.shape(array), np.dtype(array.dtype))
+
+
+def _restore_target(position: FitPosition, shardings: TrainState, with_order: bool) -> dict:
+    """The abstract tree a position like ``position`` restores into, its step state
+    sharded by ``shardings`` (the distribution's, or the variables' own)."""
+    target = {field: [_abstract(a, s) for a, s in zip(getattr(position.train_state, field),
+                                                      getattr(shardings, field))]
+              for field in TrainState._fields}
+    target["rng_key"] = _abstract(position.rng_key)
+    if with_order:
+        target["order"] = np.zeros((position.plan["num_samples"],), np.int32)
+    return target
 
 
 class OrbaxCheckpoint(MonitorCallback):
@@ -239,15 +251,15 @@ class OrbaxCheckpoint(MonitorCallback):
         counters = self.manager.restore(step, args=ocp.args.Composite(
             fit_position=ocp.args.JsonRestore()))["fit_position"]
         counters = check_counters(counters, where)
+        from lamina.distribution.placement import state_shardings  # noqa: PLC0415
+
         current = self.model.fit_position(on_device=True)
-        target = _arrays_of(current)
-        order_saved = counters["step"] > 0 and current.plan.get("shuffle") is not False
-        target.pop("order", None)
-        if order_saved and current.plan.get("num_samples") is not None:
-            target["order"] = np.zeros((current.plan["num_samples"],), np.int32)
+        with_order = (counters["step"] > 0 and current.plan.get("shuffle") is not False
+                      and current.plan.get("num_samples") is not None)
+        target = _restore_target(current, state_shardings(self.model, TrainState), with_order)
         try:
             arrays = self.manager.restore(step, args=ocp.args.Composite(
-                pytree=ocp.args.StandardRestore(jax.tree_util.tree_map(_abstract, target))))
+                pytree=ocp.args.StandardRestore(target)))
         except (ValueError, KeyError) as e:
             raise ValueError(f"OrbaxCheckpoint: the checkpoint {where} does not fit this "
                              f"model and fit (weights-only checkpoints cannot resume): "
