@@ -187,6 +187,8 @@ def load(path) -> ServingArtifact:
             for name, entries in manifest["collections"].items()}
     endpoints = {}
     for name, entry in manifest["endpoints"].items():
+        if not name.isidentifier():  # a file name inside the folder, nothing else
+            raise ValueError(f"{path!r}: invalid endpoint name {name!r} in the manifest.")
         with open(os.path.join(path, name + ENDPOINT_SUFFIX), "rb") as f:
             exported = jax.export.deserialize(bytearray(f.read()))
         endpoints[name] = Endpoint(name, exported, entry["inputs"], variables)

@@ -64,7 +64,7 @@ def model_signature(model) -> list:
                          "Input) before export, or pass input_signature=.")
     if isinstance(model, Functional):
         return [model._inputs_struct]
-    shapes = getattr(model, "_build_shapes", None)
+    shapes = model._build_shapes
     if not shapes:
         raise ValueError(f"Model '{model.name}' has no recorded input shape; pass "
                          "input_signature= to export it.")

@@ -176,3 +176,17 @@ def test_bad_arguments(model, tmp_path):
         archive.write_out(tmp_path / "m.onnx", format="onnx")
     with pytest.raises(ValueError, match="is not a readable lamina jax export folder"):
         serving_loader.load(tmp_path / "missing")
+
+
+def test_bfloat16_variables_round_trip(tmp_path):
+    """NumPy has no bfloat16: stored as uint16, read back as bfloat16, same bits."""
+    inputs = keras.Input((3,))
+    half = keras.Model(inputs, keras.layers.Dense(2, dtype="bfloat16")(inputs))
+    half.export(tmp_path / "bf16", verbose=False)
+    art = serving_loader.load(tmp_path / "bf16")
+    assert [str(v.dtype) for v in art.variables] == ["bfloat16", "bfloat16"]
+    for got, var in zip(art.variables, half.weights):
+        np.testing.assert_array_equal(np.asarray(got, "float32"), np.asarray(var.numpy(), "float32"))
+    x = RNG.standard_normal((2, 3)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(art.serve(x), "float32"),
+                                  np.asarray(half.predict(x, verbose=0), "float32"))
