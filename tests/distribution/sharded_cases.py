@@ -133,6 +133,7 @@ def test_data_parallel_splits_each_batch(data_parallel):
 def test_model_parallel_shards_the_named_kernels(model_parallel, reference):
     model, results = model_parallel
     same_run(results, reference)
+    assert model._trace_counts["train"] == 1  # the returned state keeps its shardings
     specs = {v.path: axes(v.value) for v in model.weights}
     assert specs["dense/kernel"] == (None, "model")
     assert specs["head/kernel"] == ("model", None)
@@ -196,3 +197,19 @@ def test_distribute_tensor_matches_keras():
     traced = jax.jit(lambda a: ld.distribute_tensor(a + 1, ours))(x)
     assert axes(traced) == ("batch", None)
     np.testing.assert_array_equal(np.asarray(traced), x + 1)
+
+
+@pytest.mark.slow
+def test_dropout_draws_the_same_masks_on_a_split_batch(data):
+    """Random bits do not depend on how the batch is split (partitionable threefry)."""
+    def run(scope):
+        with scope:
+            lamina.utils.set_random_seed(2)
+            inp = lamina.Input((6,))
+            h = lamina.layers.Dropout(0.5)(lamina.layers.Dense(16, name="dense")(inp))
+            model = lamina.Model(inp, lamina.layers.Dense(4, name="head")(h))
+            model.compile("sgd", "mse")
+            model.fit(*data, batch_size=BATCH, epochs=EPOCHS, verbose=0)
+            return model.get_weights()
+
+    assert_close(run(ld.DataParallel().scope()), run(_nothing()))
