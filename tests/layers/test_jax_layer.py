@@ -1,6 +1,8 @@
 """JaxLayer against keras.layers.JaxLayer: outputs, weights, a fit step, state updates,
 init_fn, rng handling and argument checks; FlaxLayer without Flax."""
 
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -185,6 +187,8 @@ def test_python_numbers_and_config_leaves():
     assert_close(np.asarray(with_mode(x)), -np.asarray(k_layer(x)))
 
 
-def test_flax_layer_needs_flax():
+def test_flax_layer_needs_flax(monkeypatch):
+    monkeypatch.setitem(sys.modules, "flax", None)  # as if flax were not installed
+    monkeypatch.setitem(sys.modules, "flax.linen", None)
     with pytest.raises(ImportError, match="flax"):
         lamina.layers.FlaxLayer(object())

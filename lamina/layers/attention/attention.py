@@ -111,8 +111,8 @@ class Attention(Layer):
             return causal
         return jnp.logical_and(jnp.expand_dims(v_mask, -2), causal)
 
-    def _convert_inputs(self, args, kwargs):
-        return au.convert_keeping_flags(super()._convert_inputs, args, kwargs)
+    def _convert_inputs(self, args, kwargs, **options):
+        return au.convert_keeping_flags(super()._convert_inputs, args, kwargs, **options)
 
     def call(self, inputs, mask=None, training=False, return_attention_scores=False,
              use_causal_mask=False):

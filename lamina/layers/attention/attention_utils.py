@@ -154,8 +154,10 @@ def attention_equations(rank: int, attn_axes: tuple):
 FLAG_ARGUMENTS = ("return_attention_scores", "use_causal_mask")
 
 
-def convert_keeping_flags(convert, args: tuple, kwargs: dict):
-    """Runs the base Layer's input conversion, leaving the boolean call options alone."""
+def convert_keeping_flags(convert, args: tuple, kwargs: dict, **options):
+    """Runs the base Layer's input conversion (with its ``options``), leaving the
+    boolean call options alone."""
     flags = {k: kwargs[k] for k in FLAG_ARGUMENTS if k in kwargs}
-    args, kwargs = convert(args, {k: v for k, v in kwargs.items() if k not in flags})
+    args, kwargs = convert(args, {k: v for k, v in kwargs.items() if k not in flags},
+                           **options)
     return args, {**kwargs, **flags}

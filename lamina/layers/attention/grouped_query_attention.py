@@ -175,8 +175,8 @@ class GroupedQueryAttention(Layer):
                                     seed=lrandom.draw_key(self, self.seed))
         return jnp.einsum("buqk,bkuh->bquh", probs, value), scores
 
-    def _convert_inputs(self, args, kwargs):
-        return au.convert_keeping_flags(super()._convert_inputs, args, kwargs)
+    def _convert_inputs(self, args, kwargs, **options):
+        return au.convert_keeping_flags(super()._convert_inputs, args, kwargs, **options)
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,

@@ -268,8 +268,8 @@ class MultiHeadAttention(Layer):
                                  self._flash_attention)
         return out[..., :v_dim] if v_dim < qk_dim else out
 
-    def _convert_inputs(self, args, kwargs):
-        return au.convert_keeping_flags(super()._convert_inputs, args, kwargs)
+    def _convert_inputs(self, args, kwargs, **options):
+        return au.convert_keeping_flags(super()._convert_inputs, args, kwargs, **options)
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
