@@ -155,23 +155,3 @@ from lamina.layers.preprocessing.integer_lookup import IntegerLookup
 from lamina.layers.preprocessing.string_lookup import StringLookup
 from lamina.layers.preprocessing.text_vectorization import TextVectorization
 from lamina.layers.reversible_embedding import ReversibleEmbedding
-
-# isort: split
-# Text, lookup and audio preprocessing; RMSNormalization, adaptive pooling,
-# ReversibleEmbedding; layer (de)serialization.
-from lamina.layers.layer_serialization import deserialize, serialize
-from lamina.layers.normalization.rms_normalization import RMSNormalization
-from lamina.layers.pooling.adaptive_pooling import (
-    AdaptiveAveragePooling1D,
-    AdaptiveAveragePooling2D,
-    AdaptiveAveragePooling3D,
-    AdaptiveMaxPooling1D,
-    AdaptiveMaxPooling2D,
-    AdaptiveMaxPooling3D,
-)
-from lamina.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
-from lamina.layers.preprocessing.hashed_crossing import HashedCrossing
-from lamina.layers.preprocessing.integer_lookup import IntegerLookup
-from lamina.layers.preprocessing.string_lookup import StringLookup
-from lamina.layers.preprocessing.text_vectorization import TextVectorization
-from lamina.layers.reversible_embedding import ReversibleEmbedding
