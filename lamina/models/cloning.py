@@ -20,8 +20,9 @@ from lamina.saving.serialization import SafeModeScope
 def _default_clone(layer):
     """A new layer from ``layer``'s config. A Lambda layer keeps its function objects:
     rebuilt from its config, a lambda would lose its module's globals (it is saved as
-    bytecode), and a named function that is not registered would not be found."""
-    if isinstance(layer, Lambda):
+    bytecode), and a named function that is not registered would not be found.
+    (Subclasses of Lambda may take other arguments: they clone through their config.)"""
+    if type(layer) is Lambda:
         config = {**Layer.get_config(layer), "function": layer.function,
                   "output_shape": layer.output_shape_arg, "mask": layer.mask,
                   "arguments": layer.arguments}
