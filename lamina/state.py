@@ -36,6 +36,54 @@ def current_scope() -> StatelessScope | None:
     return stack[-1] if stack else None
 
 
+class AllocationBudget:
+    """Caps the bytes that Variables created inside it may allocate (a context manager).
+
+    A file loader rebuilding a model from an untrusted config enters one sized from the
+    weights it is about to read: the variables a genuine file describes fit in those
+    bytes, while a config declaring e.g. ``Dense(units=10**9)`` is refused with a
+    ValueError before its initializer allocates anything.
+
+    Args:
+        max_bytes: the budget.
+        what: names the source in the error (e.g. "the .keras file 'm.keras'").
+    """
+
+    def __init__(self, max_bytes: int, what: str):
+        self.remaining = int(max_bytes)
+        self.what = what
+
+    @classmethod
+    def for_weights(cls, weights_bytes: int, what: str) -> AllocationBudget:
+        """The budget for a model rebuilt from a file whose weights take
+        ``weights_bytes``: those bytes plus room for state files do not carry (seed
+        generators, metrics, a stateful RNN's carried state)."""
+        return cls(int(weights_bytes * 1.25) + (64 << 20), what)
+
+    def spend(self, nbytes: int, name: str) -> None:
+        """Takes ``nbytes`` for the variable ``name``, or raises ValueError."""
+        if nbytes > self.remaining:
+            raise ValueError(
+                f"Variable '{name}' needs {nbytes} bytes, more than {self.what} can "
+                f"describe ({self.remaining} bytes left of the budget taken from its "
+                "weights): refused before allocating it.")
+        self.remaining -= nbytes
+
+    def __enter__(self):
+        _local.budgets = getattr(_local, "budgets", []) + [self]
+        return self
+
+    def __exit__(self, *exc):
+        _local.budgets = _local.budgets[:-1]
+
+
+def _spend_budget(shape: tuple, dtype: str, name: str) -> None:
+    budgets = getattr(_local, "budgets", None)
+    if budgets:
+        size = int(np.prod(shape, dtype=object)) * jnp.dtype(dtype).itemsize
+        budgets[-1].spend(size, name)
+
+
 class StatelessScope:
     """Maps variables to (possibly traced) values and collects what a call produces.
 
@@ -150,6 +198,7 @@ class Variable:
                                  "initializer is callable.")
             shape = tuple(int(d) for d in shape)
             dtype = dtypes.standardize(dtype or dtypes.floatx())
+            _spend_budget(shape, dtype, self.path)
             value = initializer(shape, dtype=dtype)
         else:
             value = initializer

@@ -34,6 +34,7 @@ from lamina.saving.serialization import (
     SafeModeScope,
     deserialize_keras_object,
 )
+from lamina.state import AllocationBudget
 
 
 def is_legacy_h5(filepath) -> bool:
@@ -68,8 +69,10 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
             raise ValueError(f"No model config found in the file at {filepath}: it is not a "
                              "whole-model HDF5 file (load weights with model.load_weights).")
         converted = convert_model_config(model_config)
+        budget = AllocationBudget.for_weights(os.path.getsize(filepath),
+                                              f"the HDF5 file {filepath!r}")
         try:
-            with SafeModeScope(safe_mode), CustomObjectScope(custom_objects):
+            with budget, SafeModeScope(safe_mode), CustomObjectScope(custom_objects):
                 model = deserialize_keras_object(converted, custom_objects=custom_objects)
         except ValueError:
             raise

@@ -65,6 +65,12 @@ class KerasSaveable:
     def load_own_variables(self, store) -> None:
         """Assigns this object's own variables from ``store`` (as written by
         :meth:`save_own_variables`), checking their number, shapes and dtypes."""
+        for variable, value in zip(self._saveable_variables(), self.checked_values(store)):
+            variable.assign(value)
+
+    def checked_values(self, store) -> list:
+        """The values :meth:`load_own_variables` would assign from ``store``, checked
+        against this object's variables (ValueError on any mismatch); assigns nothing."""
         variables = self._saveable_variables()
         if len(store.keys()) != len(variables):
             if not variables and not self.built:
@@ -75,10 +81,8 @@ class KerasSaveable:
                 f"Layer '{self.name}' expected {len(variables)} variables, but received "
                 f"{len(store.keys())} variables during loading. Expected: "
                 f"{[v.path for v in variables]}")
-        values = [check_stored_value(store[str(i)], v, f"Layer '{self.name}'")
-                  for i, v in enumerate(variables)]
-        for variable, value in zip(variables, values):
-            variable.assign(value)
+        return [check_stored_value(store[str(i)], v, f"Layer '{self.name}'")
+                for i, v in enumerate(variables)]
 
     def save_assets(self, dir_path: str) -> None:
         """Writes files this object needs besides its variables (e.g. a vocabulary) into

@@ -29,6 +29,7 @@ from lamina.saving.serialization import (
     serialize_keras_object,
 )
 from lamina.saving.weights_walk import load_state, save_state, saveable_paths
+from lamina.state import AllocationBudget
 
 # The Keras version lamina's files declare: the format is Keras 3.15's.
 KERAS_VERSION = "3.15.1"
@@ -199,11 +200,16 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     members = archive.read_archive(path)
     _json(members[archive.METADATA], "metadata.json member")
     config = _json(members[archive.CONFIG], "config.json member")
-    model = model_from_config(config, custom_objects, safe_mode)
+    # The variables a genuine file describes fit in the bytes of its weights: a config
+    # declaring far larger ones is refused before they are allocated.
+    budget = AllocationBudget.for_weights(len(members[archive.WEIGHTS]),
+                                          f"the .keras file {path!r}")
+    with budget:
+        model = model_from_config(config, custom_objects, safe_mode)
     compile_config = config.get("compile_config")
     if compile and compile_config:
         try:
-            with SafeModeScope(safe_mode), CustomObjectScope(custom_objects):
+            with budget, SafeModeScope(safe_mode), CustomObjectScope(custom_objects):
                 model.compile_from_config(compile_config, custom_objects=custom_objects)
         except ValueError:
             raise

@@ -104,18 +104,37 @@ def _check_optimizer_entry(optimizer, store, where: str) -> None:
 def load_state(root, reader, skip_mismatch: bool = False) -> None:
     """Assigns every saveable object's own variables from ``reader`` (an H5Reader).
 
-    A problem with an object's entry raises ValueError naming its path; with
-    ``skip_mismatch`` the object is skipped with a warning instead, as Keras does.
+    Every entry is read and checked before anything is assigned, so a file that fails
+    leaves the model as it was. A problem with an object's entry raises ValueError
+    naming its path; with ``skip_mismatch`` the object is skipped with a warning
+    instead, as Keras does. Objects with their own ``load_own_variables`` (custom
+    hooks) are called after all checked values are assigned.
     """
+    assignments, custom = [], []
     for path, obj in saveable_paths(root):
         store = reader.get(path)
         where = f"'{path or '/'}' ({type(obj).__name__} '{getattr(obj, 'name', '')}')"
         try:
             if isinstance(obj, _optimizer_class()):
                 _check_optimizer_entry(obj, store, f"Optimizer variables at {where}")
-            obj.load_own_variables(store)
+                custom.append((obj, store, where))
+            elif type(obj).load_own_variables is KerasSaveable.load_own_variables:
+                assignments.extend(zip(obj._saveable_variables(), obj.checked_values(store)))
+            else:
+                custom.append((obj, store, where))
         except (ValueError, KeyError) as e:  # KeyError: the store lacks a variable's key
-            problem = e.args[0] if isinstance(e, KeyError) and e.args else e
-            if not skip_mismatch:
-                raise ValueError(f"Could not load the weights at {where}: {problem}") from e
-            warnings.warn(f"Skipping loading weights at {where}: {problem}", stacklevel=2)
+            _mismatch(e, where, skip_mismatch)
+    for variable, value in assignments:
+        variable.assign(value)
+    for obj, store, where in custom:
+        try:
+            obj.load_own_variables(store)
+        except (ValueError, KeyError) as e:
+            _mismatch(e, where, skip_mismatch)
+
+
+def _mismatch(error, where: str, skip_mismatch: bool) -> None:
+    problem = error.args[0] if isinstance(error, KeyError) and error.args else error
+    if not skip_mismatch:
+        raise ValueError(f"Could not load the weights at {where}: {problem}") from error
+    warnings.warn(f"Skipping loading weights at {where}: {problem}", stacklevel=3)

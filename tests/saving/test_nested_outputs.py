@@ -10,7 +10,7 @@ import lamina
 def _model(lib):
     inputs = lib.Input((4, 3))
     cells = lib.layers.StackedRNNCells([lib.layers.GRUCell(2), lib.layers.LSTMCell(3)])
-    outputs = lib.layers.RNN(cells, return_state=True)(inputs)
+    outputs = lib.layers.RNN(cells, return_state=True, name="rnn")(inputs)
     return lib.Model(inputs, [outputs[0], outputs[2]])
 
 
