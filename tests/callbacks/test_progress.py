@@ -208,3 +208,22 @@ def test_swap_around_evaluation_and_prediction_and_errors(ema_runs, model):
     unbuilt = build(lamina, use_ema=True)
     with pytest.raises(ValueError, match="not built"):
         CallbackList([SwapEMAWeights()], model=unbuilt).on_predict_begin()
+
+
+def test_validation_in_fit_uses_the_averages_as_keras():
+    """SwapEMAWeights() (no swap at epoch end) evaluates fit's validation data with the
+    moving averages, as Keras does: the val_loss history equals Keras's and differs
+    from a run without the callback."""
+    initial = build(keras, use_ema=True, ema_momentum=0.5).get_weights()
+
+    def val_losses(K, callbacks):
+        model = build(K, use_ema=True, ema_momentum=0.5)
+        model.set_weights(initial)
+        return model.fit(X[:32], Y[:32], epochs=2, batch_size=16, shuffle=False,
+                         verbose=0, validation_data=(X[32:48], Y[32:48]),
+                         callbacks=callbacks).history["val_loss"]
+
+    theirs = val_losses(keras, [keras.callbacks.SwapEMAWeights()])
+    ours = val_losses(lamina, [SwapEMAWeights()])
+    assert_close(ours, theirs, rtol=1e-5)
+    assert not np.allclose(val_losses(lamina, []), ours, rtol=1e-4)
