@@ -11,7 +11,6 @@ import collections
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lamina import optimizers as optimizers_mod
@@ -31,7 +30,14 @@ from lamina.training.compile_utils import CompiledLoss, CompiledMetrics
 from lamina.training.data_preparation import DataPreparation
 from lamina.training.fit_position import FitRun, ResumableFit, skip_batches
 from lamina.training.logs import LazyLogs
-from lamina.training.loops import AUTO_FUSED_STEPS, BlockRunner, StepLoops, fuses, plan_calls
+from lamina.training.loops import (
+    AUTO_FUSED_STEPS,
+    BlockRunner,
+    StepLoops,
+    device_copy,
+    fuses,
+    plan_calls,
+)
 from lamina.training.prediction import Prediction
 from lamina.training.step_state import TestState, TrainState
 from lamina.training.steps import StepMethods
@@ -174,7 +180,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                            [v.value for v in self.non_trainable_variables],
                            [v.value for v in self.optimizer_variables],
                            self._fresh_metrics_variables())
-        return jax.tree_util.tree_map(jnp.copy, state)
+        return device_copy(state)
 
     def _test_state(self) -> TestState:
         return TestState([v.value for v in self.trainable_variables],
@@ -201,7 +207,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         self._written_optimizer_states = [opt.state for opt in self._optimizers()]
         if not keep_going:
             return state
-        return jax.tree_util.tree_map(jnp.copy, state)
+        return device_copy(state)
 
     def _adopt_optimizer_changes(self, state: TrainState) -> TrainState:
         """Takes up optimizer values a callback replaced (e.g. a new learning rate)."""
@@ -209,8 +215,8 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         if all(a is b for a, b in zip(held, self._written_optimizer_states)):
             return state
         self._written_optimizer_states = held
-        return state._replace(optimizer_variables=[
-            jnp.copy(v.value) for v in self.optimizer_variables])
+        return state._replace(optimizer_variables=device_copy(
+            [v.value for v in self.optimizer_variables]))
 
     # -- compiled functions ---------------------------------------------------
     def _function(self, kind: str, indexed: bool):
@@ -326,7 +332,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             for epoch in range(run.epoch, epochs):
                 if run.step == 0:  # copies: the train step donates its inputs
                     run.state = run.state._replace(
-                        metrics_variables=[jnp.copy(v) for v in fresh_metrics])
+                        metrics_variables=device_copy(list(fresh_metrics)))
                 callback_list.on_epoch_begin(epoch)
                 run.state = self._adopt_optimizer_changes(run.state)
                 if in_memory and run.step == 0:
