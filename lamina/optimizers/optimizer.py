@@ -213,7 +213,8 @@ class Optimizer(KerasStateMixin, KerasSubclassingMixin):
 
     def _new_slot(self, slot: str, param):
         shape, dtype, fill = self._slot_spec(slot, param)
-        return jnp.full(shape, fill, dtype=dtype)
+        # Filled on the host: jnp.full would compile a small program per shape.
+        return jax.device_put(np.full(shape, fill, dtype=dtype))
 
     # -- pure API -------------------------------------------------------------------
     def init(self, params) -> dict:
@@ -222,14 +223,14 @@ class Optimizer(KerasStateMixin, KerasSubclassingMixin):
         The learning rate leaf starts from the optimizer's current learning rate.
         """
         params = [jnp.asarray(p) for p in params]
-        state = {"iteration": jnp.zeros((), jnp.int32),
+        state = {"iteration": jax.device_put(np.zeros((), np.int32)),
                  "learning_rate": (self._schedule(0) if self._schedule is not None
                                    else self._state["learning_rate"]).astype(jnp.float32)}
         if self.use_ema:
             skip = self._mask(self._overwrite_mask, len(params), False)
-            state["average"] = [None if s else jnp.zeros_like(p) for p, s in zip(params, skip)]
+            state["average"] = [None if s else _host_zeros(p) for p, s in zip(params, skip)]
         if self.gradient_accumulation_steps:
-            state["gradient_accumulator"] = [jnp.zeros_like(p) for p in params]
+            state["gradient_accumulator"] = [_host_zeros(p) for p in params]
         state.update(self.update_rule().init(params))
         if self._custom_initial:
             state["custom"] = list(self._custom_initial)
@@ -399,3 +400,8 @@ class Optimizer(KerasStateMixin, KerasSubclassingMixin):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _host_zeros(param):
+    """Zeros like ``param``, made on the host (no compiled program per shape)."""
+    return jax.device_put(np.zeros(param.shape, param.dtype))
