@@ -19,7 +19,6 @@ from __future__ import annotations
 import inspect
 import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -28,9 +27,10 @@ from lamina import dtypes, user_frames
 from lamina import random as lrandom
 from lamina.call_context import current_training, training_context
 from lamina.graph import KerasTensor, Node, any_symbolic, flatten, map_structure
-from lamina.jaxpr_utils import reads_last_input
+from lamina.layers.abstract_eval import eval_abstractly
 from lamina.layers.input_spec import assert_input_compatibility
-from lamina.layers.layer_masks import MaskRules, _attach_masks
+from lamina.layers.layer_execution import StatelessExecution, structure_changed
+from lamina.layers.layer_masks import MaskRules
 from lamina.layers.layer_utils import (  # noqa: F401 - _listify/_tuplify/_signature are shared
     _attached_mask,
     _is_tensor_argument,
@@ -45,16 +45,12 @@ from lamina.layers.layer_utils import (  # noqa: F401 - _listify/_tuplify/_signa
 )
 from lamina.saving.saveable import KerasSaveable
 from lamina.saving.serialization import serialize_keras_object
-from lamina.state import StatelessScope, Variable, current_scope
+from lamina.state import Variable, current_scope
 from lamina.tree import map_shape_structure
 from lamina.utils.naming import to_snake_case, uniquify
 
-# Stand-in sizes for unknown (None) dimensions during abstract evaluation. Far
-# apart, so strided or pooled dimensions computed from them still differ.
-_STAND_INS = (43, 71)
 
-
-class Layer(MaskRules, KerasSaveable):
+class Layer(StatelessExecution, MaskRules, KerasSaveable):
     """Base class of all layers.
 
     Args:
@@ -70,6 +66,9 @@ class Layer(MaskRules, KerasSaveable):
     _fuses_into_loops = True
     # The user's line that created the layer (lamina.user_frames), named in errors.
     _created_at = None
+    # Whether float inputs are cast to the compute dtype (a mixed policy's bfloat16);
+    # a functional model leaves that to its layers, as Keras does.
+    _convert_input_args = True
 
     def __init__(self, *, activity_regularizer=None, trainable: bool = True, dtype=None,
                  autocast: bool = True, name: str | None = None, **kwargs):
@@ -117,6 +116,7 @@ class Layer(MaskRules, KerasSaveable):
             for item in _trackable_layers(value):
                 if item is not self and not any(item is x for x in layers):
                     layers.append(item)
+                    structure_changed()
             if isinstance(value, Variable) and "_trainable_variables" in self.__dict__:
                 self._track_variable(value)
         object.__setattr__(self, name, value)
@@ -125,6 +125,7 @@ class Layer(MaskRules, KerasSaveable):
         target = self._trainable_variables if var.trainable else self._non_trainable_variables
         if not any(var is v for v in self._trainable_variables + self._non_trainable_variables):
             target.append(var)
+            structure_changed()
 
     # -- dtypes ---------------------------------------------------------------
     @property
@@ -247,6 +248,7 @@ class Layer(MaskRules, KerasSaveable):
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
+        structure_changed()
         for layer in self._layers:
             layer.trainable = value
 
@@ -406,73 +408,6 @@ class Layer(MaskRules, KerasSaveable):
             kwargs["mask"] = map_structure(_to_array, kwargs["mask"])
         return args, kwargs
 
-    def _concrete_call(self, args: tuple, kwargs: dict):
-        if current_scope() is not None:
-            # Inside a model's forward pass its graph passes the masks (_run_graph).
-            args, kwargs = self._convert_inputs(args, kwargs)
-            return self._call_in_scope(args, kwargs)
-        # Top level (eager): masks travel on the arrays as `_keras_mask`, as in Keras.
-        kwargs, previous_mask = self._masks_for_call(args, kwargs, _attached_mask)
-        args, kwargs = self._convert_inputs(args, kwargs,
-                                            keep_numpy=self._compiles_eager_calls and self.built)
-        if kwargs.get("mask") is not None:
-            previous_mask = kwargs["mask"]
-        # Go through the single execution path with current values.
-        if not self.built:
-            self._build_by_tracing(args, kwargs)
-        assert_input_compatibility(self.input_spec, args[0], self.name)
-        trainable = [v.value for v in self.trainable_variables]
-        non_trainable_variables = self.non_trainable_variables
-        non_trainable = [v.value for v in non_trainable_variables]
-        if self._compiles_eager_calls:
-            run = self._compiled_call(trainable, non_trainable, args, kwargs)
-            # The model's graph computed its outputs' masks along with them.
-            masks = self._flat_masks(run.masks, flatten(run.outputs))
-        else:
-            run = self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
-            masks = self._output_masks(args[0], run.outputs, previous_mask)
-        for var, value in zip(non_trainable_variables, run.non_trainable):
-            var.write(value)
-        for layer in self._flatten_layers():
-            layer._losses = []
-        self._losses = run.activity_losses
-        _attach_masks(run.outputs, masks)
-        return run.outputs
-
-    # Functional models (whose layers were all traced when the graph was built) run
-    # eager calls as one compiled stateless_call, cached per training flag.
-    _compiles_eager_calls = False
-    # Whether float inputs are cast to the compute dtype (a mixed policy's bfloat16);
-    # a functional model leaves that to its layers, as Keras does.
-    _convert_input_args = True
-
-    def _compiled_call(self, trainable, non_trainable, args, kwargs) -> _StatelessRun:
-        if set(kwargs) - {"training", "mask"}:
-            return self._run_stateless(trainable, non_trainable, args, kwargs, seed=None)
-        training = kwargs.get("training")
-        cache = self.__dict__.setdefault("_eager_call_cache", {})
-        fn = cache.get(training)
-        if fn is None:
-            def pure(tv, ntv, args, mask, seed):
-                kw = {} if training is None else {"training": training}
-                if mask is not None:
-                    kw["mask"] = mask
-                run = self._run_stateless(tv, ntv, args, kw, seed, with_masks=True)
-                return run.outputs, run.masks, run.non_trainable, run.activity_losses
-
-            fn = jax.jit(pure)
-            seed = lrandom.next_key()
-            # Traced once here (jit reuses the trace): a graph that never reads its key
-            # keeps this one, since making a key costs more than a small model's call.
-            traced = fn.trace(trainable, non_trainable, args, kwargs.get("mask"), seed)
-            cache[training] = fn
-            cache["fixed_seed", training] = None if reads_last_input(traced.jaxpr.jaxpr) else seed
-        # Otherwise a fresh key per call, so random layers draw new values, as eagerly.
-        seed = cache["fixed_seed", training]
-        outputs, masks, new_nt, losses = fn(trainable, non_trainable, args, kwargs.get("mask"),
-                                            lrandom.next_key() if seed is None else seed)
-        return _StatelessRun(outputs, masks, new_nt, losses, [])
-
     def _call_in_scope(self, args: tuple, kwargs: dict):
         self._maybe_build(args, kwargs)
         assert_input_compatibility(self.input_spec, args[0], self.name)
@@ -506,57 +441,6 @@ class Layer(MaskRules, KerasSaveable):
             lambda x: KerasTensor(x.shape, x.dtype) if hasattr(x, "shape") else x, args)
         self._maybe_build(spec_args, kwargs)
         self.compute_output_spec(*spec_args, **kwargs)
-
-    def stateless_call(self, trainable_variables, non_trainable_variables, *args,
-                       return_losses: bool = False, seed=None, **kwargs):
-        """Runs the layer as a pure function of the given variable values.
-
-        Args:
-            trainable_variables: values for ``self.trainable_variables``, in order.
-            non_trainable_variables: values for ``self.non_trainable_variables``.
-            *args, **kwargs: the call's inputs and options (``training=...``).
-            return_losses: also return the list of losses added during the call.
-            seed: an int or ``jax.random`` key that random layers derive keys from.
-
-        Returns:
-            ``(outputs, new_non_trainable_values)``, plus ``losses`` when asked.
-        """
-        tvars, ntvars = self.trainable_variables, self.non_trainable_variables
-        if len(trainable_variables) != len(tvars) or len(non_trainable_variables) != len(ntvars):
-            raise ValueError(
-                f"stateless_call of '{self.name}' expects {len(tvars)} trainable and "
-                f"{len(ntvars)} non-trainable values, received {len(trainable_variables)} and "
-                f"{len(non_trainable_variables)}.")
-        run = self._run_stateless(trainable_variables, non_trainable_variables, args, kwargs,
-                                  seed)
-        if return_losses:
-            return run.outputs, run.non_trainable, run.activity_losses + run.regularization_losses
-        return run.outputs, run.non_trainable
-
-    def _run_stateless(self, trainable_values, non_trainable_values, args, kwargs, seed,
-                       with_masks: bool = False) -> _StatelessRun:
-        """Calls the layer in a scope mapping its variables to the given values.
-
-        With ``with_masks``, a model also returns the Keras masks of its outputs
-        (used by the train step to mask losses and metrics).
-        """
-        if isinstance(seed, int):
-            seed = jax.random.PRNGKey(seed)
-        tvars, ntvars = self.trainable_variables, self.non_trainable_variables
-        mapping = list(zip(tvars, trainable_values)) + list(zip(ntvars, non_trainable_values))
-        masks = None
-        with StatelessScope(mapping, key=seed, collect_losses=True) as scope:
-            args, kwargs = self._convert_inputs(args, kwargs)
-            if with_masks and _call_runs_graph(self):
-                kwargs = self._resolve_training(kwargs)
-                with training_context(kwargs.get("training")):
-                    outputs, masks = self._run_graph(*args, **kwargs)
-                self._add_activity_loss(outputs)
-            else:
-                outputs = self._call_in_scope(args, kwargs)
-            reg = self._regularization_losses()
-        return _StatelessRun(outputs, masks, [scope.new_value(v) for v in ntvars],
-                             list(scope.losses), reg)
 
     def _symbolic_call(self, args: tuple, kwargs: dict):
         for x in flatten(args[0]):
@@ -607,51 +491,13 @@ class Layer(MaskRules, KerasSaveable):
         """The output KerasTensors for symbolic inputs, by abstract evaluation of ``call``."""
         kwargs = self._resolve_training(kwargs)
         try:
-            return self._eval_abstractly(lambda ak: self._call_in_scope(*ak), (args, kwargs))
+            return eval_abstractly(lambda ak: self._call_in_scope(*ak), (args, kwargs))
         except ValueError as e:
             if self.name in str(e):
                 raise
             raise self._call_error(args, e) from e
         except Exception as e:
             raise self._call_error(args, e) from e
-
-    def _eval_abstractly(self, fn, structure):
-        """``fn(structure)`` with the KerasTensors in ``structure`` as abstract arrays.
-
-        Unknown (None) dimensions get two stand-in sizes; output dimensions that differ
-        between the two runs are unknown. Returns the outputs as KerasTensors.
-        """
-        leaves, treedef = jax.tree_util.tree_flatten(
-            structure, is_leaf=lambda x: isinstance(x, KerasTensor))
-        sym_index = [i for i, x in enumerate(leaves) if isinstance(x, KerasTensor)]
-
-        def run(size):
-            abstract = [jax.ShapeDtypeStruct(tuple(size if d is None else d
-                                                   for d in leaves[i].shape), leaves[i].dtype)
-                        for i in sym_index]
-
-            def traced(*values):
-                full = list(leaves)
-                for i, v in zip(sym_index, values):
-                    full[i] = v
-                with StatelessScope(key=jax.random.PRNGKey(0), collect_losses=True,
-                                    isolated=True):
-                    return fn(jax.tree_util.tree_unflatten(treedef, full))
-
-            return jax.eval_shape(traced, *abstract)
-
-        has_unknown = any(d is None for i in sym_index for d in leaves[i].shape)
-        first = run(_STAND_INS[0])
-        second = run(_STAND_INS[1]) if has_unknown else first
-
-        def combine(a, b):
-            if a is None:
-                return None
-            shape = tuple(x if x == y else None for x, y in zip(a.shape, b.shape))
-            return KerasTensor(shape, a.dtype)
-
-        return jax.tree_util.tree_map(combine, first, second,
-                                      is_leaf=lambda x: x is None)
 
     def _call_error(self, args, e) -> ValueError:
         shapes = map_structure(_shape_of, args[0])
@@ -703,14 +549,6 @@ class Layer(MaskRules, KerasSaveable):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _call_runs_graph(layer) -> bool:
-    """Whether the layer's ``call`` is the one defined next to its ``_run_graph`` (a
-    functional or Sequential model whose ``call`` no subclass overrides): running the
-    graph directly is then the same call, and also gives the outputs' masks."""
-    owner = next(klass for klass in type(layer).__mro__ if "call" in vars(klass))
-    return "_run_graph" in vars(owner)
 
 
 def _trackable_layers(value) -> list:

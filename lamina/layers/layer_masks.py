@@ -5,6 +5,7 @@ and ``_keras_mask`` attributes on eager outputs)."""
 from __future__ import annotations
 
 from lamina.graph import KerasTensor, flatten, map_structure
+from lamina.layers.abstract_eval import eval_abstractly
 from lamina.layers.layer_utils import (
     _attached_mask,
     _is_tensor_argument,
@@ -92,8 +93,8 @@ class MaskRules:
             masks = previous_mask
         elif any(isinstance(x, KerasTensor) for x in flatten((first_arg, previous_mask))):
             try:
-                masks = self._eval_abstractly(lambda ap: self.compute_mask(*ap),
-                                              (first_arg, previous_mask))
+                masks = eval_abstractly(lambda ap: self.compute_mask(*ap),
+                                        (first_arg, previous_mask))
             except Exception as e:
                 shapes = map_structure(_shape_of, first_arg)
                 raise ValueError(

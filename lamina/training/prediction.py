@@ -101,8 +101,9 @@ class Prediction:
         return fn
 
     def _predict_state(self) -> PredictState:
-        return PredictState([v.value for v in self.trainable_variables],
-                            [v.value for v in self.non_trainable_variables])
+        trainable_variables, non_trainable_variables = self._eager_variables()
+        return PredictState([v.value for v in trainable_variables],
+                            [v.value for v in non_trainable_variables])
 
     def predict_on_batch(self, x):
         """Predictions for one batch of inputs."""

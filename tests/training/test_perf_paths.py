@@ -120,3 +120,47 @@ def test_run_eagerly_steps_see_concrete_values():
     model.compile("sgd", "mse", run_eagerly=True)
     model.fit(X[:16], Y[:16], batch_size=8, shuffle=False, verbose=0)
     assert model.total == pytest.approx(float(X[8:16].sum()), rel=1e-5)
+
+
+def _bn_model(K):
+    inputs = K.Input((5,))
+    h = K.layers.Dense(4)(inputs)
+    return K.Model(inputs, K.layers.BatchNormalization(momentum=0.5)(h))
+
+
+def test_kept_variable_lists_follow_trainable_flips_like_keras():
+    km, lm = _bn_model(keras), _bn_model(lamina)
+    lm.set_weights(km.get_weights())
+
+    def step(label):
+        assert lm._eager_variables() == (lm.trainable_variables, lm.non_trainable_variables)
+        assert_close(lm(X[:16], training=True), km(X[:16], training=True), err_msg=label)
+        assert_close(lm.get_weights(), km.get_weights(), err_msg=label)
+
+    step("first call")
+    for K_model in (km, lm):  # frozen BatchNormalization runs in inference mode
+        K_model.layers[2].trainable = False
+    step("layer frozen")
+    assert len(lm._eager_variables()[0]) == 2
+    for K_model in (km, lm):
+        K_model.layers[2].trainable = True
+        K_model.layers[1].kernel.trainable = False
+    step("variable frozen")
+    assert lm._eager_variables()[0] == [lm.layers[1].bias] + lm.layers[2].trainable_weights
+
+
+def test_optimizer_state_compiles_nothing(caplog):
+    import jax
+
+    model = _model(lamina)
+    model.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy"])
+    with jax.log_compiles(True), caplog.at_level("WARNING", logger="jax"):
+        model.optimizer.build(model.trainable_variables)
+    assert [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()] == []
+    # The check sees compilations: an eager jnp.full compiles one.
+    with jax.log_compiles(True), caplog.at_level("WARNING", logger="jax"):
+        jax.numpy.full((3, 7), 2.5)
+    assert any("Compiling" in r.getMessage() for r in caplog.records)
+    rms = [np.asarray(v.value) for v in model.optimizer.variables if "velocity" in v.path]
+    assert [a.shape for a in rms] == [tuple(v.shape) for v in model.trainable_variables]
+    assert all(not a.any() for a in rms)
