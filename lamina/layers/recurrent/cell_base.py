@@ -7,8 +7,10 @@ A built-in cell splits one step in two:
 - ``_recurrent_step(projected, states, masks)``: the rest of the step, from the
   projected input and the previous states to ``(output, new_states)``.
 
-The RNN layer calls ``_step(x, states, masks)`` (both halves) inside its loop with
-masks drawn once per sequence by ``_make_dropout_masks``.
+The RNN layer draws masks once per sequence (``_make_dropout_masks``) and asks
+``_hoists_projection`` whether to project the whole sequence before its time loop
+(one large matmul over batch * time rows, leaving ``_recurrent_step`` in the loop) or
+to run ``_step(x, states, masks)`` (both halves) at each timestep.
 
 Dropout follows Keras: one mask per sequence (the same units are dropped at every
 timestep), drawn before the time loop. When ``recurrent_dropout`` is set, Keras's
@@ -162,6 +164,21 @@ class RecurrentCell(Layer):
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [
             self.state_size]
         return [jnp.zeros((batch_size, s), self.compute_dtype) for s in sizes]
+
+    def _hoists_projection(self, input_dim: int, masks) -> bool:
+        """Whether the RNN should project the whole sequence before its time loop.
+
+        Measured on XLA:CPU (LSTM forward and backward, batch 32): hoisting pays when
+        the projected sequence is narrower than the input (``gates * units <
+        input_dim``): 100 steps of 512 features into LSTM(32), 16 vs 24 ms; into
+        LSTM(64), 21 vs 26 ms. When it is not narrower, the stacked projection costs
+        more memory traffic than it saves: 280 steps of 256 features into LSTM(64),
+        72 vs 62 ms; 32 features into LSTM(32), 3.7 vs 3.0 ms. Per-gate input masks
+        would multiply the hoisted input by the gate count, so they stay in the loop.
+        """
+        if masks[0] is not None and self._per_gate:
+            return False
+        return self._gates * self.units < input_dim
 
     def _step(self, inputs, states, masks, training=None):
         return self._recurrent_step(self._input_projection(inputs, masks), states, masks)

@@ -185,6 +185,10 @@ class ConvLSTMCell(RecurrentCell):
         return (self.filters * 4,) if self._channels_last() else (
             (self.filters * 4,) + (1,) * self.rank)
 
+    def _hoists_projection(self, input_dim, masks) -> bool:
+        # The width rule was measured for dense projections, not for convolutions.
+        return False
+
     def _input_projection(self, x, masks):
         z = self._gate_conv(x, masks[0], self.kernel.value, self.strides, self.padding,
                             self.dilation_rate)

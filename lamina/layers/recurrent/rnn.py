@@ -40,6 +40,7 @@ import numpy as np
 
 from lamina.graph import KerasTensor
 from lamina.layers.layer import Layer, _listify, _signature
+from lamina.layers.recurrent.cell_base import RecurrentCell
 from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
 from lamina.state import StatelessScope
 
@@ -391,8 +392,12 @@ class RNN(Layer):
     def _step_fn(self, sequences_tm, masks, training):
         """``(xs, step)``: the scanned inputs and ``step(x_t, states) -> (out, states)``."""
         cell = self.cell
-        # The input projection stays inside the loop: hoisting it out as one big matmul
-        # measured slower on CPU (forward and backward) for small and large sizes.
+        if masks is not None and isinstance(cell, RecurrentCell) and cell._hoists_projection(
+                sequences_tm.shape[-1], masks):
+            # The whole sequence projected at once (time-major, so per-sequence masks
+            # broadcast); the loop keeps only the recurrent part.
+            return (cell._input_projection(sequences_tm, masks),
+                    lambda p, s: cell._recurrent_step(p, s, masks))
         if masks is not None and hasattr(cell, "_step"):
             return sequences_tm, lambda x, s: cell._step(x, s, masks, training)
         return sequences_tm, lambda x, s: call_cell(cell, x, s, training)
