@@ -151,7 +151,15 @@ def device_copy(tree):
     """Copies of the arrays of ``tree`` (the train loops donate their inputs), made by
     transfer: ``jnp.copy`` would compile one small program per shape and dtype, which
     added ~0.05 s to a first ``fit``."""
-    return jax.tree_util.tree_map(lambda a: jax.device_put(a, may_alias=False), tree)
+    return jax.tree_util.tree_map(_transfer_copy, tree)
+
+
+def _transfer_copy(a):
+    # Onto the array's own sharding: a multi-process (not fully addressable) array
+    # cannot take the default single-device destination.
+    if isinstance(a, jax.Array):
+        return jax.device_put(a, a.sharding, may_alias=False)
+    return jax.device_put(a, may_alias=False)
 
 
 def aligned_empty(shape: tuple, dtype) -> np.ndarray:
