@@ -155,9 +155,10 @@ def device_copy(tree):
 
 
 def _transfer_copy(a):
-    # Onto the array's own sharding: a multi-process (not fully addressable) array
-    # cannot take the default single-device destination.
-    if isinstance(a, jax.Array):
+    # A committed array (placed by a distribution, possibly across processes) is copied
+    # onto its own sharding; an uncommitted one stays uncommitted, so jit may still
+    # place it beside sharded arguments.
+    if isinstance(a, jax.Array) and a.committed:
         return jax.device_put(a, a.sharding, may_alias=False)
     return jax.device_put(a, may_alias=False)
 
