@@ -42,6 +42,22 @@ def is_batch_iterable(data) -> bool:
         data, "__array__")
 
 
+def adapt_layer(layer, data, steps, as_array) -> None:
+    """``layer.adapt``'s common loop: reset, feed ``data`` (an iterable of batches, at
+    most ``steps`` of them, or one array made by ``as_array``, a 1-D one as a column of
+    documents) to ``update_state``, then ``finalize_state``."""
+    layer.reset_state()
+    if is_batch_iterable(data):
+        for i, batch in enumerate(data):
+            if steps is not None and i >= steps:
+                break
+            layer.update_state(batch)
+    else:
+        array = as_array(data)
+        layer.update_state(array[:, None] if array.ndim == 1 else array)
+    layer.finalize_state()
+
+
 class IndexLookup(Layer):
     """Maps tokens to indices (or back, with ``invert``) through a vocabulary.
 
@@ -278,16 +294,7 @@ class IndexLookup(Layer):
                 iterable of such batches.
             steps: with an iterable, the number of batches to use (default all).
         """
-        self.reset_state()
-        if is_batch_iterable(data):
-            for i, batch in enumerate(data):
-                if steps is not None and i >= steps:
-                    break
-                self.update_state(batch)
-        else:
-            array = self._tokens(data)
-            self.update_state(array[:, None] if array.ndim == 1 else array)
-        self.finalize_state()
+        adapt_layer(self, data, steps, self._tokens)
 
     def update_state(self, data) -> None:
         """Counts the tokens of a batch (rows are documents; a 1-D batch is one)."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from lamina.graph import any_symbolic
 from lamina.layers.layer import Layer
-from lamina.layers.preprocessing.index_lookup import is_batch_iterable
+from lamina.layers.preprocessing.index_lookup import adapt_layer
 from lamina.layers.preprocessing.string_lookup import StringLookup
 from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
 
@@ -123,16 +123,7 @@ class TextVectorization(Layer):
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Learns the vocabulary from strings: an array or list (one document per
         string), or an iterable of such batches."""
-        self.reset_state()
-        if is_batch_iterable(data):
-            for i, batch in enumerate(data):
-                if steps is not None and i >= steps:
-                    break
-                self.update_state(batch)
-        else:
-            strings = self._strings(data)
-            self.update_state(strings[:, None] if strings.ndim == 1 else strings)
-        self.finalize_state()
+        adapt_layer(self, data, steps, self._strings)
 
     def update_state(self, data) -> None:
         lookup = self._lookup_layer
