@@ -6,10 +6,12 @@
 import importlib as _importlib
 
 from lamina import compilation_cache as _compilation_cache
+from lamina import gc_freeze as _gc_freeze
 from lamina.state import Variable
 from lamina.version import __version__
 
 _compilation_cache.enable_by_default()
+_gc_freeze.freeze_by_default()  # last: after JAX's import
 
 _SUBMODULES = (
     "activations", "backend", "callbacks", "config", "constraints", "distribution", "dtypes",

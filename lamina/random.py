@@ -71,7 +71,7 @@ def draw_key(owner, seed: int | None = None):
     comes from the global seed.
     """
     scope = current_scope()
-    if scope is not None and scope.key is not None:
+    if scope is not None and scope.has_key:
         owner_id = owner if isinstance(owner, int) else getattr(owner, "_rng_id", None)
         if owner_id is None:
             owner_id = stable_id(str(owner))

@@ -94,11 +94,15 @@ class StatelessScope:
         initialize_variables: accepted for Keras compatibility; lamina's variables
             always hold a value from their creation.
         key: a ``jax.random`` key that random layers derive their keys from.
+        key_source: instead of ``key``, a function making the key, called once, when a
+            random layer first asks (a compiled step splits the trainer's key only if
+            the model draws).
         isolated: keep what the scope records (assignments, losses) from its parent.
     """
 
     def __init__(self, state_mapping=None, collect_losses: bool = False,
-                 initialize_variables: bool = True, *, key=None, isolated: bool = False):
+                 initialize_variables: bool = True, *, key=None, key_source=None,
+                 isolated: bool = False):
         self._values: dict[int, object] = {}
         self._variables: dict[int, Variable] = {}
         self.initialize_variables = initialize_variables
@@ -106,7 +110,8 @@ class StatelessScope:
             self._values[id(var)] = value
             self._variables[id(var)] = var
         self.assigned: dict[int, object] = {}
-        self.key = key
+        self._key = key
+        self._key_source = key_source
         self.collect_losses = collect_losses
         self.losses: list = []
         self._key_counts: dict[int, int] = {}
@@ -142,6 +147,17 @@ class StatelessScope:
         value = self.get(var)
         return var._value if value is None else value
 
+    @property
+    def has_key(self) -> bool:
+        """Whether random layers draw from this scope's key (reading it makes it)."""
+        return self._key is not None or self._key_source is not None
+
+    @property
+    def key(self):
+        if self._key is None and self._key_source is not None:
+            self._key, self._key_source = self._key_source(), None
+        return self._key
+
     def next_key(self, owner_id: int):
         """A key for the ``n``-th random draw of the owner within this scope."""
         count = self._key_counts.get(owner_id, 0)
@@ -157,8 +173,8 @@ class StatelessScope:
                 self._values.setdefault(vid, value)
             for vid, value in parent.assigned.items():
                 self._values.setdefault(vid, value)
-            if self.key is None:
-                self.key = parent.key
+            if not self.has_key and parent.has_key:
+                self._key_source = lambda: parent.key
         _scope_stack().append(self)
         return self
 

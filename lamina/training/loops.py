@@ -22,7 +22,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from lamina.jaxpr_utils import reads_last_input
 from lamina.state import StatelessScope
 from lamina.training.step_state import (
     PredictState,
@@ -46,7 +45,7 @@ class StepLoops:
         self.model = model
         self.kind = kind
         # The logs an overridden step returns are kept (the last batch's); the
-        # default steps' logs are recomputed from metric state, so they are dropped
+        # default steps' logs are dropped (a call returns the metric results instead),
         # and XLA removes their computation.
         self.keep_logs = kind != "predict" and model._overrides(f"{kind}_step")
         self.looped = fuses(model)
@@ -54,29 +53,25 @@ class StepLoops:
     def _one(self, state, rng, x, y, sample_weight):
         """One step on one batch: ``(state, rng, logs or outputs)``.
 
-        The step is traced once to a jaxpr with the batch key as an input, then
-        inlined. The trainer's key is split only when the step reads the batch key
-        (a random layer draws): a split compiles to a threefry hash that costs
-        about as much compile time as a small model's whole step.
+        The trainer's key is split only when a random layer draws during the step
+        (the scope makes its key on first use): a split compiles to a threefry hash
+        that costs about as much compile time as a small model's whole step.
         """
         data = pack_x_y_sample_weight(*self.model._present_batch(x, y, sample_weight))
-        if self.model.run_eagerly:  # the step's Python runs on concrete values
-            rng, key = jax.random.split(rng)
-            new, out = self._step(state, data, key)
-            return new, rng, out
-        traced, shape = jax.make_jaxpr(self._step, return_shape=True)(state, data, rng)
-        key = rng
-        if reads_last_input(traced.jaxpr):
-            rng, key = jax.random.split(rng)
-        flat = jax.core.eval_jaxpr(traced.jaxpr, traced.consts,
-                                   *jax.tree_util.tree_leaves((state, data, key)))
-        new, out = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shape), flat)
-        return new, rng, out
+        split = []
 
-    def _step(self, state, data, key):
-        """``(state, logs or outputs)`` of the model's step on ``data``, with ``key``
-        as the key of the stateless scope around it."""
-        with StatelessScope(key=key):
+        def make_key():
+            new_rng, key = jax.random.split(rng)
+            split.append(new_rng)
+            return key
+
+        new, out = self._step(state, data, make_key)
+        return new, (split[0] if split else rng), out
+
+    def _step(self, state, data, key_source):
+        """``(state, logs or outputs)`` of the model's step on ``data``, inside a
+        stateless scope whose key ``key_source()`` makes on first use."""
+        with StatelessScope(key_source=key_source):
             if self.kind == "predict":
                 outputs, _ = self.model.predict_step(state, data)
                 return state, outputs
@@ -87,7 +82,17 @@ class StepLoops:
     def single(self, state, rng, x, y=None, sample_weight=None):
         """One batch: ``(state, rng, logs or outputs)``."""
         self.model._trace_counts[self.kind] += 1
-        return self._one(state, rng, x, y, sample_weight)
+        state, rng, out = self._one(state, rng, x, y, sample_weight)
+        return state, rng, self._call_logs(state, out)
+
+    def _call_logs(self, state, logs):
+        """What a compiled call returns as logs: an overridden step's own (the last
+        batch's), else the model's metric results for ``state``, computed in the same
+        program so that reading them compiles nothing more. Predictions pass through."""
+        if self.keep_logs or self.kind == "predict":
+            return logs
+        with StatelessScope(zip(self.model.metrics_variables, state.metrics_variables)):
+            return self.model.get_metrics_result()
 
     def blocks(self, state, rng, block, n_steps):
         """The first ``n_steps`` batches of ``block`` (an ``(x, y, sample_weight)``
@@ -98,7 +103,7 @@ class StepLoops:
         a ``fit`` compiles once per block shape. Otherwise the block holds one batch
         and the step runs straight.
 
-        Returns ``(state, rng, logs)``, the last batch's logs.
+        Returns ``(state, rng, logs)``: see :meth:`_call_logs`.
         """
         self.model._trace_counts[self.kind] += 1
 
@@ -108,12 +113,14 @@ class StepLoops:
             return self._one(*carry[:2], x, y, sw)
 
         if not self.looped:
-            return body(0, (state, rng))
-        logs = None
-        if self.keep_logs:  # the carry holds the last batch's logs: start from zeros
-            shapes = jax.eval_shape(lambda s, r: body(0, (s, r))[2], state, rng)
-            logs = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
-        return lax.fori_loop(0, n_steps, body, (state, rng, logs))
+            state, rng, logs = body(0, (state, rng))
+        else:
+            logs = None
+            if self.keep_logs:  # the carry holds the last batch's logs: start from zeros
+                shapes = jax.eval_shape(lambda s, r: body(0, (s, r))[2], state, rng)
+                logs = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+            state, rng, logs = lax.fori_loop(0, n_steps, body, (state, rng, logs))
+        return state, rng, self._call_logs(state, logs)
 
     def batches(self, state, rng, x, batch_size):
         """Predictions for ``x`` (a tree of arrays whose rows are a whole number of
@@ -239,7 +246,10 @@ class BlockRunner:
 # Batches fused into one compiled call when callbacks allow it (see Trainer._fused_steps).
 AUTO_FUSED_STEPS = 16
 # Bytes of input rows one block holds at most (fewer batches per block for large rows).
-BLOCK_BYTES = 32 << 20
+# Not less: each compiled call page-faults in its temporary buffers afresh (XLA:CPU maps
+# them per call), ~0.35 ms per MB on 2 cores; the siamese LSTM's 83 MB cost 29 ms a
+# call, a third of its step, when 32 MB blocks held one 18 MB batch each.
+BLOCK_BYTES = 256 << 20
 
 
 def plan_calls(n: int, batch_size: int, steps: int, per_execution: int) -> list[tuple[int, int, int]]:

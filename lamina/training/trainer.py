@@ -243,10 +243,13 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             self._jit_cache[key] = fn
         return fn
 
-    def _logs(self, state, step_logs=None) -> dict:
+    def _logs(self, state, step_logs=None, kind: str | None = None) -> dict:
         """Epoch or batch logs: the results of ``self.metrics`` for the state's metric
         values, or what an overridden step returned when it logs other names (Keras's
-        rule)."""
+        rule). ``step_logs`` of a ``kind`` ("train"/"test") call whose step is not
+        overridden are those results already (``StepLoops._call_logs``)."""
+        if step_logs is not None and kind is not None and not self._overrides(f"{kind}_step"):
+            return {k: _to_python(v) for k, v in step_logs.items()}
         fn = self._jit_cache.get("results")
         if fn is None:
             def results(metrics_variables):
@@ -344,7 +347,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                 else:
                     state, step_logs = self._run_stream_epoch("train", run.state, stream,
                                                               callback_list, class_weight, run)
-                epoch_logs = self._logs(state, step_logs)
+                epoch_logs = self._logs(state, step_logs, "train")
                 state = self._write_back(state, keep_going=True)
                 run_val = val is not None and (
                     (epoch + 1) in val_epochs if val_epochs is not None
@@ -428,7 +431,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             step += count
             if run is not None:
                 run.advance(step, state)
-            batch_end(step - 1, self._lazy_logs(state, step_logs) if needs_logs else {})
+            batch_end(step - 1, self._lazy_logs(state, step_logs, kind) if needs_logs else {})
             if kind == "train" and needs_logs:
                 state = self._adopt_optimizer_changes(state)
             # Only training stops early: evaluation always sees every batch.
@@ -436,8 +439,8 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                 break
         return state, step_logs
 
-    def _lazy_logs(self, state, step_logs) -> LazyLogs:
-        return LazyLogs(lambda: self._logs(state, step_logs))
+    def _lazy_logs(self, state, step_logs, kind: str) -> LazyLogs:
+        return LazyLogs(lambda: self._logs(state, step_logs, kind))
 
     def _fused_steps(self, callback_list, mode: str) -> int:
         """Batches per compiled call: 1 where steps do not fuse (``loops.fuses``), else
@@ -473,7 +476,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             if run is not None:
                 run.advance(step + 1, state)
             getattr(callback_list, f"on_{kind}_batch_end")(
-                step, self._lazy_logs(state, step_logs) if needs_logs else {})
+                step, self._lazy_logs(state, step_logs, kind) if needs_logs else {})
             if kind == "train" and self.stop_training:
                 break
         return state, step_logs
@@ -539,7 +542,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                 min(total, steps or total), False, None, callback_list)
         else:
             state, step_logs = self._run_stream_epoch("test", state, data, callback_list)
-        logs = self._logs(state, step_logs)
+        logs = self._logs(state, step_logs, "test")
         if not in_fit:
             self._write_back(state)
         callback_list.on_test_end(logs)
@@ -560,7 +563,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         state = self._train_state()
         state, self._rng, step_logs = self._function("train", indexed=False)(
             state, self._rng, *data.tree())
-        logs = self._logs(state, step_logs)
+        logs = self._logs(state, step_logs, "train")
         self._write_back(state)
         return self._format_logs(logs, return_dict)
 
@@ -572,7 +575,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         self._build_from_first_batch(*data.tree()[:2])
         state, self._rng, step_logs = self._function("test", indexed=False)(
             self._test_state(), self._rng, *data.tree())
-        logs = self._logs(state, step_logs)
+        logs = self._logs(state, step_logs, "test")
         self._write_back(state)
         return self._format_logs(logs, return_dict)
 

@@ -164,3 +164,53 @@ def test_optimizer_state_compiles_nothing(caplog):
     rms = [np.asarray(v.value) for v in model.optimizer.variables if "velocity" in v.path]
     assert [a.shape for a in rms] == [tuple(v.shape) for v in model.trainable_variables]
     assert all(not a.any() for a in rms)
+
+
+def _compiled_names(caplog):
+    return [r.getMessage().split(" with ")[0] for r in caplog.records
+            if r.getMessage().startswith("Compiling")]
+
+
+def test_first_fit_and_evaluate_compile_one_program_each(caplog):
+    import jax
+
+    model = _model(lamina, dropout=True)
+    model.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy"])
+    with jax.log_compiles(True), caplog.at_level("WARNING", logger="jax"):
+        logs = model.fit(X[:8], Y[:8], batch_size=8, verbose=0).history
+    # The metric results come out of the train program: no separate `results` program,
+    # and the step is traced once (the key is split inside it, when Dropout draws).
+    assert _compiled_names(caplog) == ["Compiling jit(blocks)"], _compiled_names(caplog)
+    assert model._trace_counts["train"] == 1
+    caplog.clear()
+    with jax.log_compiles(True), caplog.at_level("WARNING", logger="jax"):
+        evaluated = model.evaluate(X[:8], Y[:8], batch_size=8, verbose=0, return_dict=True)
+    assert _compiled_names(caplog) == ["Compiling jit(blocks)"], _compiled_names(caplog)
+    assert set(evaluated) == set(logs) == {"loss", "accuracy"}
+    assert 0.0 <= evaluated["accuracy"] <= 1.0
+
+
+def test_logs_read_from_the_train_program_equal_the_metric_state():
+    model = _model(lamina)
+    model.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(X, Y, batch_size=8, verbose=0)
+    results = model.get_metrics_result()  # from the metric variables written back
+    assert history.history["loss"][0] == pytest.approx(float(results["loss"]), rel=1e-6)
+    assert history.history["accuracy"][0] == pytest.approx(float(results["accuracy"]),
+                                                           rel=1e-6)
+
+
+def test_objects_alive_at_import_are_frozen_unless_switched_off():
+    import subprocess
+    import sys
+
+    code = ("import gc; before = gc.get_freeze_count(); import lamina; "
+            "print(before, gc.get_freeze_count())")
+    for env, frozen in ((None, True), ("0", False)):
+        environ = {k: v for k, v in __import__("os").environ.items() if k != "LAMINA_GC_FREEZE"}
+        if env is not None:
+            environ["LAMINA_GC_FREEZE"] = env
+        out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
+                             text=True, check=True).stdout.split()
+        before, after = int(out[0]), int(out[1])
+        assert (after > before + 10_000) is frozen, (env, before, after)

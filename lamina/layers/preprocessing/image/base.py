@@ -130,7 +130,7 @@ class ImageLayer(Layer):
 
     def _next_key(self):
         scope = current_scope()
-        if self.seed is not None and (scope is None or scope.key is None):
+        if self.seed is not None and (scope is None or not scope.has_key):
             return self._seeded_key()
         # Seeded layers fold their seed instead of their identifier, so equal seeds
         # give equal draws.
