@@ -161,6 +161,22 @@ def device_copy(tree):
     return jax.tree_util.tree_map(_transfer_copy, tree)
 
 
+def distinct_buffers(tree):
+    """``tree`` with each array that appears again after its first place replaced by a
+    copy: a compiled call cannot donate one buffer twice (two Variables a callback gave
+    the same array, say)."""
+    seen = set()
+
+    def one(a):
+        if isinstance(a, jax.Array):
+            if id(a) in seen:
+                return _transfer_copy(a)
+            seen.add(id(a))
+        return a
+
+    return jax.tree_util.tree_map(one, tree)
+
+
 def _transfer_copy(a):
     # A committed array (placed by a distribution, possibly across processes) is copied
     # onto its own sharding; an uncommitted one stays uncommitted, so jit may still

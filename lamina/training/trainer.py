@@ -35,6 +35,7 @@ from lamina.training.loops import (
     BlockRunner,
     StepLoops,
     device_copy,
+    distinct_buffers,
     fuses,
     plan_calls,
 )
@@ -164,9 +165,10 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
     def _train_state(self) -> TrainState:
         """The state of a training call, built once per call from the Variables.
 
-        Train steps donate their input buffers: the state holds copies, so the
-        Variables, the optimizer and the model keep their own arrays and an
-        interrupted fit leaves a usable model.
+        It holds the Variables' own arrays, which the compiled train calls donate (no
+        second copy of the weights and optimizer state in memory); the loops write each
+        call's results back into the Variables as soon as it returns, so between calls,
+        in callbacks and after an interrupted fit, the Variables hold the latest values.
         """
         if not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
@@ -176,38 +178,31 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                                  "built: call `optimizer.build(variables)` with the variables "
                                  "it updates (e.g. in `compile`) before `fit`.")
         self._written_optimizer_states = [opt.state for opt in self._optimizers()]
-        state = TrainState([v.value for v in self.trainable_variables],
-                           [v.value for v in self.non_trainable_variables],
-                           [v.value for v in self.optimizer_variables],
-                           self._fresh_metrics_variables())
-        return device_copy(state)
+        return distinct_buffers(TrainState(
+            [v.value for v in self.trainable_variables],
+            [v.value for v in self.non_trainable_variables],
+            [v.value for v in self.optimizer_variables],
+            device_copy(self._fresh_metrics_variables())))
 
     def _test_state(self) -> TestState:
         return TestState([v.value for v in self.trainable_variables],
                          [v.value for v in self.non_trainable_variables],
                          self._fresh_metrics_variables())
 
-    def _write_back(self, state, keep_going: bool = False):
-        """Writes a step state into the Variables; returns a state safe to donate again.
-
-        Metric values are written too (``model.metrics`` then hold the last results);
-        a continuing loop gives its next call copies of the model and optimizer values,
-        so the arrays now held by Variables stay valid for callbacks.
-        """
+    def _write_back(self, state):
+        """Writes a step state into the Variables (metric values too: ``model.metrics``
+        then hold the last results); returns the state."""
         for var, value in zip(self.trainable_variables, state.trainable_variables):
             var.write(value)
         for var, value in zip(self.non_trainable_variables, state.non_trainable_variables):
             var.write(value)
         for var, value in zip(self.metrics_variables, state.metrics_variables):
             var.write(value)
-        if not isinstance(state, TrainState):
-            return state
-        for var, value in zip(self.optimizer_variables, state.optimizer_variables):
-            var.write(value)
-        self._written_optimizer_states = [opt.state for opt in self._optimizers()]
-        if not keep_going:
-            return state
-        return device_copy(state)
+        if isinstance(state, TrainState):
+            for var, value in zip(self.optimizer_variables, state.optimizer_variables):
+                var.write(value)
+            self._written_optimizer_states = [opt.state for opt in self._optimizers()]
+        return state
 
     def _adopt_optimizer_changes(self, state: TrainState) -> TrainState:
         """Takes up optimizer values a callback replaced (e.g. a new learning rate)."""
@@ -215,8 +210,8 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         if all(a is b for a, b in zip(held, self._written_optimizer_states)):
             return state
         self._written_optimizer_states = held
-        return state._replace(optimizer_variables=device_copy(
-            [v.value for v in self.optimizer_variables]))
+        return distinct_buffers(state._replace(
+            optimizer_variables=[v.value for v in self.optimizer_variables]))
 
     # -- compiled functions ---------------------------------------------------
     def _function(self, kind: str, indexed: bool):
@@ -328,7 +323,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         try:
             callback_list.on_train_begin()
             if run.resumed:  # the Variables take the restored values too
-                run.state = self._write_back(run.state, keep_going=True)
+                run.state = self._write_back(run.state)
                 run.apply_history(self.history)
             host_data = jax.device_get(train.tree()) if in_memory else None
             epoch_logs = {}
@@ -348,7 +343,6 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                     state, step_logs = self._run_stream_epoch("train", run.state, stream,
                                                               callback_list, class_weight, run)
                 epoch_logs = self._logs(state, step_logs, "train")
-                state = self._write_back(state, keep_going=True)
                 run_val = val is not None and (
                     (epoch + 1) in val_epochs if val_epochs is not None
                     else (epoch + 1) % validation_freq == 0)
@@ -428,6 +422,8 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                 batch_begin(step + k)
             state, self._rng, step_logs = fn(state, self._rng, host_data, perm, start,
                                              batch_size=size, n_steps=count)
+            if kind == "train":  # the call donated the arrays the Variables held
+                self._write_back(state)
             step += count
             if run is not None:
                 run.advance(step, state)
@@ -473,6 +469,8 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
             if class_weight is not None:
                 sws = self._apply_class_weight(class_weight, ys, sws)
             state, self._rng, step_logs = fn(state, self._rng, xs, ys, sws)
+            if kind == "train":  # the call donated the arrays the Variables held
+                self._write_back(state)
             if run is not None:
                 run.advance(step + 1, state)
             getattr(callback_list, f"on_{kind}_batch_end")(
