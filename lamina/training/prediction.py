@@ -12,6 +12,7 @@ from lamina.distribution.placement import gather_global, placement_for
 from lamina.training import data as data_mod
 from lamina.training.arguments import capped_steps, check_positive_int, verbose_level
 from lamina.training.loops import StepLoops, plan_calls
+from lamina.training.staging import HostStaging
 from lamina.training.step_state import PredictState
 
 # Rows one predict call covers at most when fusing batches: on 2 CPU cores a call of
@@ -47,13 +48,15 @@ class Prediction:
             group = min(self._fused_steps(callback_list, "predict"),
                         max(1, PREDICT_ROWS_PER_CALL // batch_size))
             fn = self._predict_batches_function()
+            staging = self._staging
             chunks, step = [], 0
             for start, size, count in plan_calls(n, batch_size, min(total, steps or total),
                                                  group):
                 callback_list.on_predict_batch_begin(step)
-                rows = jax.tree_util.tree_map(lambda a, s=start, e=start + size * count: a[s:e],
-                                              xs)
+                rows = staging.stage(jax.tree_util.tree_map(
+                    lambda a, s=start, e=start + size * count: a[s:e], xs))
                 self._rng, out = fn(state, self._rng, rows, batch_size=size)
+                staging.used_by(out)
                 chunks.append(out)
                 step += count
                 callback_list.on_predict_batch_end(step - 1, {"outputs": out})
@@ -99,6 +102,14 @@ class Prediction:
                 fn = jax.jit(fn, static_argnames=("batch_size",))
             self._jit_cache[key] = fn
         return fn
+
+    @property
+    def _staging(self) -> HostStaging:
+        """The model's predict staging buffers, kept between calls (warm memory)."""
+        staging = self.__dict__.get("_host_staging")
+        if staging is None:
+            staging = self.__dict__["_host_staging"] = HostStaging()
+        return staging
 
     def _predict_state(self) -> PredictState:
         trainable_variables, non_trainable_variables = self._eager_variables()

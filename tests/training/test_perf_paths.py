@@ -214,3 +214,36 @@ def test_objects_alive_at_import_are_frozen_unless_switched_off():
                              text=True, check=True).stdout.split()
         before, after = int(out[0]), int(out[1])
         assert (after > before + 10_000) is frozen, (env, before, after)
+
+
+def test_predict_stages_unaligned_batches_in_reused_aligned_buffers():
+    from lamina.training.staging import HostStaging
+
+    inputs = lamina.Input((64,))
+    model = lamina.Model(inputs, lamina.layers.Dense(3)(inputs))
+    n = 5 * 1024 + 100
+    raw = aligned_empty((n * 64 + 4,), "float32")
+    raw[:] = RNG.standard_normal(raw.shape).astype("float32")
+    unaligned = raw[4:].reshape(n, 64)  # starts 16 bytes past a 64-byte boundary
+    assert unaligned.ctypes.data % 64 == 16
+    aligned = aligned_empty(unaligned.shape, "float32")
+    aligned[:] = unaligned
+    expected = model.predict(aligned, batch_size=1024, verbose=0)
+    got = model.predict(unaligned, batch_size=1024, verbose=0)
+    np.testing.assert_array_equal(got, expected)
+    staging = model._staging
+    buffers = [slot[0] for slots in staging._slots.values() for slot in slots]
+    assert {b.shape for b in buffers} == {(1024, 64)}  # the 100-row tail is below the minimum
+    assert len(buffers) == staging.depth and all(b.ctypes.data % 64 == 0 for b in buffers)
+    np.testing.assert_array_equal(model.predict(unaligned, batch_size=1024, verbose=0), expected)
+    assert [slot[0] for slots in staging._slots.values() for slot in slots] == buffers
+
+    small = HostStaging(depth=2)
+    first = small.stage(unaligned[:512])
+    small.used_by(np.zeros(1))
+    assert first.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(first, unaligned[:512])
+    assert small.stage(unaligned[512:1024]) is not first  # the second buffer of two
+    small.used_by(None)
+    assert small.stage(unaligned[1024:1536]) is first  # then the first again, rewritten
+    np.testing.assert_array_equal(first, unaligned[1024:1536])
