@@ -26,8 +26,6 @@ class Prediction:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Generates output predictions: an array, a list or a dict like the outputs."""
-        from lamina.callbacks import CallbackList
-
         batch_size = check_positive_int(batch_size, "batch_size")
         steps = capped_steps(check_positive_int(steps, "steps"))
         verbose = verbose_level(verbose)
@@ -36,6 +34,9 @@ class Prediction:
             xs, n = self._predict_inputs(x)
             if 0 < n <= batch_size and not callbacks and verbose == 0:
                 return self._predict_rows(xs, n)  # one batch, nothing to report
+        from lamina.callbacks import CallbackList  # not before: a first one-batch predict
+        # would import the callbacks package (0.025 s from source)
+
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps)
         if data_mod.is_in_memory(x):
