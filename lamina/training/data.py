@@ -132,10 +132,13 @@ class ArrayData:
         y: list aligned with outputs, or None.
         sample_weight: list aligned with outputs, or None.
         num_samples: the common sample count.
+        pending_checks: checks of the arrays left to run, as functions of no
+            arguments (``fit`` runs them while its first compiled call computes).
     """
 
     def __init__(self, x, y=None, sample_weight=None, input_names=None, output_names=None):
         self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.pending_checks: list = []
         counts = {}
         for label, struct, names in (("input", x, input_names), ("target", y, output_names),
                                      ("sample_weight", sample_weight, output_names)):

@@ -161,6 +161,19 @@ def unknown_key(kind: str, key, names: list, what: str) -> ValueError:
         "the model.")
 
 
+class PendingChecks:
+    """Checks of the data left to run (functions of no arguments), run together on the
+    first call; later calls do nothing."""
+
+    def __init__(self, checks):
+        self._checks = list(checks)
+
+    def __call__(self) -> None:
+        checks, self._checks = self._checks, []
+        for check in checks:
+            check()
+
+
 def warn_about_nan(arrays: dict, what: str) -> None:
     """Warns about NaN in host arrays (``{label: array}``), naming the first sample
     that holds one and how to drop such samples.

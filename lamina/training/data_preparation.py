@@ -7,6 +7,8 @@ weights become per-sample weights; anything else is streamed.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import numpy as np
 
@@ -27,8 +29,11 @@ class DataPreparation:
     """The data half of the Trainer mixin (methods need the model's structure)."""
 
     @user_frames.reported_from_user_code
-    def _prepare(self, x, y, sample_weight, class_weight, what: str):
-        """Returns ArrayData (in memory) or StreamData for one call."""
+    def _prepare(self, x, y, sample_weight, class_weight, what: str,
+                 defer_checks: bool = False):
+        """Returns ArrayData (in memory) or StreamData for one call. With
+        ``defer_checks`` the scan for NaN (a pass over all the data) is left in the
+        ArrayData's ``pending_checks`` instead of run."""
         if x is None:
             raise ValueError(f"`{what}` needs input data `x`, received None.")
         if y is None and self._target_tensors is not None and what != "predict":
@@ -46,10 +51,16 @@ class DataPreparation:
                 sws = self._apply_class_weight(class_weight, ys, sws)
             if ys is not None and data_mod._functional(self):
                 self._check_targets(xs, ys, None, f"the y given to `{what}`")
-            data_checks.warn_about_nan({**data_checks.labelled("input", xs, getattr(
-                self, "input_names", None)), **data_checks.labelled("target", ys, names)},
+            nan_check = functools.partial(
+                data_checks.warn_about_nan, {**data_checks.labelled("input", xs, getattr(
+                    self, "input_names", None)), **data_checks.labelled("target", ys, names)},
                 f"the data given to `{what}`")
-            return data_mod.ArrayData(xs, ys, sws, getattr(self, "input_names", None), names)
+            data = data_mod.ArrayData(xs, ys, sws, getattr(self, "input_names", None), names)
+            if defer_checks:
+                data.pending_checks.append(nan_check)
+            else:
+                nan_check()
+            return data
         if y is not None or sample_weight is not None:
             raise ValueError(f"`y` and `sample_weight` must not be given to `{what}` when `x` is "
                              f"a generator, iterator or dataset (received x of type "

@@ -20,6 +20,7 @@ from lamina.metrics import Mean
 from lamina.optimizers.loss_scale import LossScaleOptimizer
 from lamina.state import StatelessScope
 from lamina.training import data as data_mod
+from lamina.training import data_checks
 from lamina.training.arguments import (
     capped_epochs,
     capped_steps,
@@ -285,7 +286,11 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         else:
             val_epochs = set(int(e) for e in validation_freq)
         self._build_compile_structures()
-        train = self._prepare(x, y, sample_weight, class_weight, "fit")
+        train = self._prepare(x, y, sample_weight, class_weight, "fit", defer_checks=True)
+        # Run while the first compiled call computes (a pass over all the data: 80 ms of
+        # a 1.5 s siamese epoch), or before the loop ends if no call runs.
+        pending_checks = data_checks.PendingChecks(
+            train.pending_checks if isinstance(train, data_mod.ArrayData) else [])
         val = None
         if validation_split and validation_data is not None:
             warnings.warn("Both validation_split and validation_data were given; "
@@ -338,7 +343,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                 if in_memory:
                     state, step_logs = self._run_indexed_epoch(
                         "train", run.state, host_data, train.num_samples, batch_size, steps,
-                        shuffle, run.order, callback_list, run)
+                        shuffle, run.order, callback_list, run, after_first_call=pending_checks)
                 else:
                     state, step_logs = self._run_stream_epoch("train", run.state, stream,
                                                               callback_list, class_weight, run)
@@ -355,6 +360,7 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                 run.state = self._adopt_optimizer_changes(run.state)
                 if self.stop_training:
                     break
+            pending_checks()
             self._write_back(run.state)
         finally:
             self._fit_run = None
@@ -391,11 +397,12 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         return None
 
     def _run_indexed_epoch(self, kind, state, host_data, n, batch_size, steps, shuffle, order,
-                           callback_list, run=None):
+                           callback_list, run=None, after_first_call=None):
         """One pass of ``kind`` ("train" or "test") over in-memory data, in sample ``order``
         (None: data order); returns the new state and the last logs an overridden step
         returned (else None). With a ``FitRun``, the pass starts after the ``run.step``
-        batches already run and records its progress there."""
+        batches already run and records its progress there. ``after_first_call`` (a
+        function of no arguments) runs once the first compiled call is dispatched."""
         fn = self._function(kind, indexed=True)
         if shuffle == "batch":
             # Batches are contiguous runs of the order; the partial one may sit anywhere,
@@ -407,7 +414,11 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                 plan.append((start, size, 1))
                 start += size
         else:
-            plan = plan_calls(n, batch_size, steps, self._fused_steps(callback_list, kind))
+            # Calls of whole blocks: a block holds fewer batches for large rows, and
+            # each call costs its own temporaries (loops.BLOCK_BYTES).
+            per_call = min(self._fused_steps(callback_list, kind),
+                           fn.block_steps(host_data, batch_size))
+            plan = plan_calls(n, batch_size, steps, per_call)
         perm = order
         step = 0
         if run is not None:
@@ -424,6 +435,9 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
                                              batch_size=size, n_steps=count)
             if kind == "train":  # the call donated the arrays the Variables held
                 self._write_back(state)
+            if after_first_call is not None:
+                after_first_call()
+                after_first_call = None
             step += count
             if run is not None:
                 run.advance(step, state)
