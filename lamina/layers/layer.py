@@ -352,6 +352,11 @@ class Layer(StatelessExecution, MaskRules, KerasSaveable):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) == 1 and type(args[0]) is np.ndarray and (
+                self._compiles_eager_calls):  # a repeated eager call of a model
+            outputs = self._fast_eager_call(args[0])
+            if outputs is not None:
+                return outputs
         sig = _signature(self)
         if not args and sig.first and sig.first in kwargs:
             args = (kwargs.pop(sig.first),)

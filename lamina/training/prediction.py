@@ -31,6 +31,11 @@ class Prediction:
         verbose = verbose_level(verbose)
         if data_mod.is_in_memory(x):
             batch_size = batch_size or 32
+            if (type(x) is np.ndarray and x.ndim and 0 < len(x) <= batch_size
+                    and not callbacks and verbose == 0):
+                outputs = self._fast_eager_call(x)  # after a model(x) of this shape
+                if outputs is not None:
+                    return jax.tree_util.tree_map(np.array, outputs)
             xs, n = self._predict_inputs(x)
             if 0 < n <= batch_size and not callbacks and verbose == 0:
                 return self._predict_rows(xs, n)  # one batch, nothing to report
@@ -119,6 +124,10 @@ class Prediction:
 
     def predict_on_batch(self, x):
         """Predictions for one batch of inputs."""
+        if type(x) is np.ndarray and x.ndim and len(x):
+            outputs = self._fast_eager_call(x)  # after a model(x) of this shape
+            if outputs is not None:
+                return jax.tree_util.tree_map(np.array, outputs)
         xs, n = self._predict_inputs(x)
         return self._predict_rows(xs, n)
 

@@ -247,3 +247,63 @@ def test_predict_stages_unaligned_batches_in_reused_aligned_buffers():
     small.used_by(None)
     assert small.stage(unaligned[1024:1536]) is first  # then the first again, rewritten
     np.testing.assert_array_equal(first, unaligned[1024:1536])
+
+
+def _count_full_calls(monkeypatch, model):
+    """Counts calls that take the full eager path (input conversion) on ``model``."""
+    counter = {"n": 0}
+    original = type(model)._convert_inputs
+
+    def counting(self, *args, **kwargs):
+        if self is model:
+            counter["n"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "_convert_inputs", counting)
+    return counter
+
+
+def test_repeated_one_sample_calls_take_the_recorded_compiled_call(monkeypatch):
+    inputs = lamina.Input((5,))
+    h = lamina.layers.BatchNormalization()(lamina.layers.Dense(4, activation="relu")(inputs))
+    model = lamina.Model(inputs, lamina.layers.Dense(3, activation="softmax")(h))
+    x = X[:1]
+    full = _count_full_calls(monkeypatch, model)
+    first = np.asarray(model(x))
+    recorded = full["n"]
+    assert recorded >= 1
+    np.testing.assert_array_equal(np.asarray(model(x)), first)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), first)
+    np.testing.assert_array_equal(model.predict_on_batch(x), first)
+    assert full["n"] == recorded and isinstance(model.predict_on_batch(x), np.ndarray)
+    np.testing.assert_array_equal(np.asarray(model(X[:2])), model.predict(X[:2], verbose=0))
+    assert full["n"] > recorded  # a new shape is recorded by a full call
+    recorded = full["n"]
+    weights = model.get_weights()
+    model.set_weights([w * 2 for w in weights])  # new values are read on every call
+    doubled = np.asarray(model(x))
+    assert full["n"] == recorded and not np.allclose(doubled, first)
+    model.set_weights(weights)
+    model.layers[1].trainable = False  # a flipped flag: the next call takes the full path
+    np.testing.assert_allclose(np.asarray(model(x)), first, rtol=1e-6)
+    assert full["n"] > recorded
+
+
+def test_calls_with_losses_or_masks_always_take_the_full_path(monkeypatch):
+    inputs = lamina.Input((5,))
+    regularized = lamina.Model(inputs, lamina.layers.Dense(
+        2, activity_regularizer=lamina.regularizers.L2(0.1))(inputs))
+    full = _count_full_calls(monkeypatch, regularized)
+    regularized(X[:1])
+    counts = [full["n"]]
+    for _ in range(2):
+        regularized(X[:1])
+        assert len(regularized.losses) == 1
+        counts.append(full["n"])
+    assert counts[0] < counts[1] < counts[2]
+    tokens = lamina.Input((4,), dtype="int32")
+    masked = lamina.Model(tokens, lamina.layers.Embedding(6, 3, mask_zero=True)(tokens))
+    ids = np.array([[1, 2, 0, 0]], "int32")
+    for _ in range(2):
+        out = masked(ids)
+        np.testing.assert_array_equal(np.asarray(out._keras_mask), [[True, True, False, False]])
