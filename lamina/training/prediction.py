@@ -31,11 +31,9 @@ class Prediction:
         verbose = verbose_level(verbose)
         if data_mod.is_in_memory(x):
             batch_size = batch_size or 32
-            if (type(x) is np.ndarray and x.ndim and 0 < len(x) <= batch_size
-                    and not callbacks and verbose == 0):
-                outputs = self._fast_eager_call(x)  # after a model(x) of this shape
-                if outputs is not None:
-                    return jax.tree_util.tree_map(np.array, outputs)
+            if not callbacks and verbose == 0 and (
+                    (recorded := self._predict_recorded(x, batch_size)) is not None):
+                return recorded
             xs, n = self._predict_inputs(x)
             if 0 < n <= batch_size and not callbacks and verbose == 0:
                 return self._predict_rows(xs, n)  # one batch, nothing to report
@@ -124,12 +122,20 @@ class Prediction:
 
     def predict_on_batch(self, x):
         """Predictions for one batch of inputs."""
-        if type(x) is np.ndarray and x.ndim and len(x):
-            outputs = self._fast_eager_call(x)  # after a model(x) of this shape
-            if outputs is not None:
-                return jax.tree_util.tree_map(np.array, outputs)
+        recorded = self._predict_recorded(x)
+        if recorded is not None:
+            return recorded
         xs, n = self._predict_inputs(x)
         return self._predict_rows(xs, n)
+
+    def _predict_recorded(self, x, most_rows: int | None = None):
+        """NumPy outputs for a NumPy ``x`` of at most ``most_rows`` rows through the
+        compiled call an earlier ``model(x)`` of its shape recorded
+        (``_fast_eager_call``), or None."""
+        if type(x) is not np.ndarray or not x.ndim or not 0 < len(x) <= (most_rows or len(x)):
+            return None
+        outputs = self._fast_eager_call(x)
+        return None if outputs is None else jax.tree_util.tree_map(np.array, outputs)
 
     def _predict_inputs(self, x):
         """``x`` checked and arranged as the model's inputs, and its sample count; an
