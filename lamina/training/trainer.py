@@ -167,9 +167,9 @@ class Trainer(StepMethods, Prediction, DataPreparation, ResumableFit):
         """The state of a training call, built once per call from the Variables.
 
         It holds the Variables' own arrays, which the compiled train calls donate (no
-        second copy of the weights and optimizer state in memory); the loops write each
-        call's results back into the Variables as soon as it returns, so between calls,
-        in callbacks and after an interrupted fit, the Variables hold the latest values.
+        second copy of the weights and optimizer state in memory); the loops write the
+        results back before batch callbacks run and when a pass ends or raises, so
+        callbacks, validation and an interrupted fit see the latest values.
         """
         if not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
